@@ -1,0 +1,241 @@
+"""The ``followup-policy`` command line.
+
+``main()`` only calls ``sys.exit(run(argv, stdout, stderr))`` so every command is
+testable in-process. Exit codes: 0 ok, 1 a rejected record or failed test case,
+2 usage or load error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from . import __version__
+from .errors import PolicyError, PolicyLoadError, SnapshotError
+from .output import OutputFormat, make_writer
+from .policy import Policy
+from .records import InputFormat, Record, Unreadable, guess_format, read_records
+from .schema_export import policy_json_schema
+
+__all__ = ["main", "run"]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so ``run`` returns exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="followup-policy",
+                     description="Mortgage post-loan follow-up policies: validate, evaluate.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    validate = commands.add_parser("validate", help="check policy files; print file:line:col")
+    validate.add_argument("paths", nargs="+", metavar="PATH",
+                          help="policy files or directories (*.yaml, *.yml)")
+
+    commands.add_parser("schema", help="print the JSON Schema of the policy format")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate borrower snapshots")
+    evaluate.add_argument("--policy", "-p", required=True, help="policy file")
+    evaluate.add_argument("--as-of", type=_iso_date, default=None,
+                          help="evaluation date (default: each snapshot's as_of, else today)")
+    evaluate.add_argument("input", metavar="INPUT", help="JSONL, CSV or JSON file, or - for stdin")
+    evaluate.add_argument("--input-format", choices=("jsonl", "csv", "json"), default=None,
+                          help="input format (default: from the file name; stdin is JSONL)")
+    evaluate.add_argument("--format", "-f", choices=("jsonl", "csv", "table"), default="jsonl",
+                          help="output format (default: jsonl)")
+    evaluate.add_argument("-o", "--output", default=None, help="write decisions here")
+    evaluate.add_argument("--rejects", default=None,
+                          help="write rejected records here as JSON lines (default: stderr)")
+    evaluate.add_argument("--summary", action="store_true",
+                          help="print counts of records, actions and statuses to stderr")
+    return parser
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))
+
+
+def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
+        stdin: IO[str] | None = None) -> int:
+    """Run one command; returns the exit code instead of exiting."""
+    try:
+        args = _build_parser().parse_args(list(argv))
+    except _UsageError as exc:
+        stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate}[args.command]
+    try:
+        return handler(args, stdout, stderr, stdin or sys.stdin)
+    except PolicyLoadError as exc:
+        stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    except (PolicyError, OSError) as exc:
+        stderr.write(f"followup-policy: {exc}\n")
+        return EXIT_USAGE
+
+
+def _policy_files(paths: Sequence[str]) -> Iterator[Path]:
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        else:
+            yield path
+
+
+def _validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from . import load_policy
+
+    failed = False
+    for path in _policy_files(args.paths):
+        try:
+            policy = load_policy(path)
+        except PolicyLoadError as exc:
+            failed = True
+            for issue in exc.issues:
+                stdout.write(f"{issue}\n")
+            continue
+        except (PolicyError, OSError) as exc:
+            failed = True
+            stdout.write(f"{path}:1:1: {exc}\n")
+            continue
+        stdout.write(f"{path}: ok ({policy.id} {policy.version})\n")
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def _schema(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    stdout.write(json.dumps(policy_json_schema(), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _open_out(name: str | None, default: IO[str]) -> Iterator[IO[str]]:
+    if name is None or name == "-":
+        yield default
+    else:
+        with open(name, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+
+
+@contextlib.contextmanager
+def _open_in(name: str, stdin: IO[str]) -> Iterator[IO[str]]:
+    if name == "-":
+        yield stdin
+    else:
+        with open(name, encoding="utf-8-sig", newline="") as handle:
+            yield handle
+
+
+class _Progress:
+    """A one-line progress counter on a terminal; silent when stderr is not a TTY."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._enabled = bool(getattr(stream, "isatty", lambda: False)())
+        self._start = time.monotonic()
+        self._last = self._start
+
+    def tick(self, count: int) -> None:
+        if not self._enabled or count % 1000:
+            return
+        now = time.monotonic()
+        if now - self._last >= 0.5:
+            self._last = now
+            rate = count / max(now - self._start, 1e-9)
+            self._stream.write(f"\r{count:,} records  {rate:,.0f}/s")
+            self._stream.flush()
+
+    def done(self) -> None:
+        if self._enabled and self._last != self._start:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:
+    from . import load_policy
+
+    policy = load_policy(args.policy)
+    fmt: InputFormat = args.input_format or guess_format(args.input)
+    out_fmt: OutputFormat = args.format
+    default_as_of = args.as_of
+    counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
+    progress = _Progress(stderr)
+    with _open_in(args.input, stdin) as source, _open_out(args.output, stdout) as out, \
+            _open_out(args.rejects, stderr) as rejects:
+        writer = make_writer(out, out_fmt)
+        for item in read_records(source, fmt):
+            counts["records"] += 1
+            progress.tick(counts["records"])
+            if isinstance(item, Unreadable):
+                counts["rejected"] += 1
+                _reject(rejects, item.index, item.line, None, item.message)
+                continue
+            decision = _evaluate_record(policy, item, default_as_of, rejects)
+            if decision is None:
+                counts["rejected"] += 1
+                continue
+            counts["decisions"] += 1
+            counts["actions"] += len(decision.actions)
+            for action in decision.actions:
+                counts[action.status] = counts.get(action.status, 0) + 1
+            writer.write(decision)
+        writer.close()
+    progress.done()
+    if args.summary:
+        stderr.write(_summary(counts) + "\n")
+    return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+
+
+def _evaluate_record(policy: Policy, record: Record, as_of: date | None,
+                     rejects: IO[str]) -> Any:
+    data = record.data
+    try:
+        if as_of is None and not (isinstance(data, dict) and data.get("as_of")):
+            as_of = date.today()  # the command line's default; the library never reads a clock
+        return policy.evaluate(data, as_of=as_of)
+    except SnapshotError as exc:
+        loan_id = exc.loan_id
+        if loan_id is None and isinstance(data, dict) and isinstance(data.get("loan_id"), str):
+            loan_id = data["loan_id"]
+        _reject(rejects, record.index, record.line, loan_id, str(exc), exc.field)
+        return None
+
+
+def _reject(stream: IO[str], index: int, line: int | None, loan_id: str | None, message: str,
+            field: str | None = None) -> None:
+    entry = {"index": index, "line": line, "loan_id": loan_id, "field": field, "error": message}
+    stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def _summary(counts: dict[str, int]) -> str:
+    statuses = ", ".join(f"{name} {counts.get(name, 0)}"
+                         for name in ("overdue", "due", "upcoming"))
+    return (f"{counts['records']} records: {counts['decisions']} evaluated,"
+            f" {counts['rejected']} rejected; {counts['actions']} actions ({statuses})")

@@ -1,0 +1,399 @@
+"""Compilation: a typed tree to a Python closure, plus constant folding.
+
+Each node becomes a small closure that captures exactly what it needs (child
+closures, the operator function picked for its static types, constants), so
+evaluation does no type dispatch and no allocation in the common cases, and writes
+no shared state. Policy text is never passed to ``eval``, ``exec`` or ``compile``.
+
+The fast build adds shortcuts for the commonest shapes (``field > 30``,
+``field in ["a", "b"]``, ``0 < field <= 5``); the tracing build leaves them out so every
+sub-expression is recorded, but both use the operator functions of :mod:`._ops`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from operator import itemgetter
+from typing import Any
+
+from ..errors import ConditionError
+from ._ast import (
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    ListExpr,
+    Literal,
+    Name,
+    Node,
+    Param,
+    Unary,
+    children,
+    with_children,
+)
+from ._ops import ARITHMETIC, COMPARISONS, FUNCTIONS, LIST_COMPARISONS, negate
+from ._trace import traced
+from ._types import Environment, ValueType
+
+__all__ = ["Evaluator", "build", "fold"]
+
+Evaluator = Callable[[Any], Any]
+"""Takes the values mapping (or a trace context) and returns the node's value."""
+
+_as_of: Evaluator = itemgetter("as_of")
+_NOT_CONSTANT = frozenset({"days_since", "param_at"})  # read as_of or the parameter source
+
+
+def build(node: Node, env: Environment, *, tracing: bool = False) -> Evaluator:
+    """The closure evaluating ``node``; with ``tracing``, one that records every node."""
+    return _Builder(env, tracing).build(node)
+
+
+class _Builder:
+    def __init__(self, env: Environment, tracing: bool) -> None:
+        self.env = env
+        self.tracing = tracing
+
+    def build(self, node: Node) -> Evaluator:
+        if self.tracing:
+            return traced(node, self.generic(node))
+        return self.shortcut(node) or self.generic(node)
+
+    def generic(self, node: Node) -> Evaluator:
+        if isinstance(node, Literal):
+            return _constant(node.value)
+        if isinstance(node, Name):
+            getter: Evaluator = itemgetter(node.name)
+            return getter
+        if isinstance(node, Param):
+            return _strict1(partial(self.env.params.value_at, node.name), _as_of)
+        if isinstance(node, ListExpr):
+            return _list(tuple(self.build(item) for item in node.items))
+        if isinstance(node, Unary):
+            operand = self.build(node.operand)
+            return _not(operand) if node.op == "not" else _strict1(negate, operand)
+        if isinstance(node, Binary):
+            return _strict2(ARITHMETIC[node.op], self.build(node.left), self.build(node.right))
+        if isinstance(node, BoolOp):
+            operands = tuple(self.build(operand) for operand in node.operands)
+            return _and(operands) if node.op == "and" else _or(operands)
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        raise TypeError(f"not a condition node: {node!r}")
+
+    def shortcut(self, node: Node) -> Evaluator | None:
+        """A faster closure for a common shape, with the same semantics; None if not one."""
+        if isinstance(node, Compare):
+            operands = node.operands
+            if len(operands) == 2:
+                left, right = operands
+                op = _comparison(node, 0)
+                if isinstance(right, Literal) and _known_constant(right):
+                    if isinstance(left, Name):
+                        return _name_vs_constant(left.name, node.ops[0].op, op, right)
+                    return _expr_vs_constant(self.build(left), op, right.value)
+                if isinstance(left, Literal) and _known_constant(left):
+                    return _constant_vs_expr(op, left.value, self.build(right))
+            elif len(operands) == 3:
+                low, middle, high = operands
+                if (isinstance(low, Literal) and _known_constant(low)
+                        and isinstance(high, Literal) and _known_constant(high)):
+                    return _range(low.value, _comparison(node, 0), self.build(middle),
+                                  _comparison(node, 1), high.value)
+        if isinstance(node, Call) and node.name == "is_set":
+            arg = node.args[0]
+            if isinstance(arg, Name):
+                return _name_is_set(arg.name)
+        return None
+
+    def compare(self, node: Compare) -> Evaluator:
+        operands = tuple(self.build(operand) for operand in node.operands)
+        ops = tuple(_comparison(node, index) for index in range(len(node.ops)))
+        if len(ops) == 1:
+            return _strict2(ops[0], operands[0], operands[1])
+        return _chain(operands, ops)
+
+    def call(self, node: Call) -> Evaluator:
+        name = node.name
+        if name == "param_at":
+            parameter = node.args[0]
+            assert isinstance(parameter, Literal)
+            lookup = partial(self.env.params.value_at, parameter.value)
+            return _strict1(lookup, self.build(node.args[1]))
+        args = tuple(self.build(arg) for arg in node.args)
+        if name == "is_set":
+            return _is_set(args[0])
+        if name == "days_since":
+            return _strict2(FUNCTIONS[name], args[0], _as_of)
+        if len(args) == 1:
+            return _strict1(FUNCTIONS[name], args[0])
+        return _strict2(FUNCTIONS[name], args[0], args[1])
+
+
+def _comparison(node: Compare, index: int) -> Callable[[Any, Any], Any]:
+    """The operator function for the ``index``-th comparison, chosen by static type."""
+    op = node.ops[index].op
+    if op in ("in", "not in"):
+        kind = node.operands[index + 1].type
+        compared = kind.item if kind is not None else None
+    else:
+        compared = node.operands[index].type
+    if compared is not None and compared.kind == "list" and op in LIST_COMPARISONS:
+        return LIST_COMPARISONS[op]
+    return COMPARISONS[op]
+
+
+# -- closure factories: module-level so each closure captures only its own arguments -------
+
+
+def _constant(value: Any) -> Evaluator:
+    def constant(values: Any) -> Any:
+        return value
+
+    return constant
+
+
+def _list(items: tuple[Evaluator, ...]) -> Evaluator:
+    def make_list(values: Any) -> tuple[Any, ...]:
+        return tuple([item(values) for item in items])
+
+    return make_list
+
+
+def _strict1(function: Callable[[Any], Any], arg: Evaluator) -> Evaluator:
+    """``function(arg)``, unknown when the argument is."""
+
+    def strict1(values: Any) -> Any:
+        a = arg(values)
+        return None if a is None else function(a)
+
+    return strict1
+
+
+def _strict2(function: Callable[[Any, Any], Any], left: Evaluator, right: Evaluator
+             ) -> Evaluator:
+    """``function(left, right)``, unknown when either is; both sides are always evaluated
+    so a trace names every missing operand, not just the first."""
+
+    def strict2(values: Any) -> Any:
+        a = left(values)
+        b = right(values)
+        if a is None or b is None:
+            return None
+        return function(a, b)
+
+    return strict2
+
+
+def _is_set(arg: Evaluator) -> Evaluator:
+    def is_set(values: Any) -> bool:
+        return arg(values) is not None
+
+    return is_set
+
+
+def _not(arg: Evaluator) -> Evaluator:
+    def not_(values: Any) -> bool | None:
+        a = arg(values)
+        return None if a is None else not a
+
+    return not_
+
+
+def _and(operands: tuple[Evaluator, ...]) -> Evaluator:
+    """Kleene ``and``: false if any operand is false, else unknown if any is unknown."""
+    if len(operands) == 2:
+        first, second = operands
+
+        def and2(values: Any) -> Any:
+            a = first(values)
+            if a is None:
+                b = second(values)
+                return False if b is not None and not b else None
+            if not a:
+                return False
+            return second(values)
+
+        return and2
+
+    def and_n(values: Any) -> bool | None:
+        unknown = False
+        for operand in operands:
+            result = operand(values)
+            if result is None:
+                unknown = True
+            elif not result:
+                return False
+        return None if unknown else True
+
+    return and_n
+
+
+def _or(operands: tuple[Evaluator, ...]) -> Evaluator:
+    """Kleene ``or``: true if any operand is true, else unknown if any is unknown."""
+    if len(operands) == 2:
+        first, second = operands
+
+        def or2(values: Any) -> Any:
+            a = first(values)
+            if a is None:
+                return True if second(values) else None
+            if a:
+                return True
+            return second(values)
+
+        return or2
+
+    def or_n(values: Any) -> bool | None:
+        unknown = False
+        for operand in operands:
+            result = operand(values)
+            if result is None:
+                unknown = True
+            elif result:
+                return True
+        return None if unknown else False
+
+    return or_n
+
+
+def _chain(operands: tuple[Evaluator, ...], ops: tuple[Callable[[Any, Any], Any], ...]
+           ) -> Evaluator:
+    """``a < b <= c`` as the Kleene ``and`` of its pairs, each operand evaluated once."""
+    first = operands[0]
+    rest = tuple(zip(ops, operands[1:], strict=True))
+
+    def chain(values: Any) -> bool | None:
+        unknown = False
+        a = first(values)
+        for op, operand in rest:
+            b = operand(values)
+            if a is None or b is None:
+                unknown = True
+            elif not op(a, b):
+                return False
+            a = b
+        return None if unknown else True
+
+    return chain
+
+
+# -- shortcuts of the fast build ------------------------------------------------------------
+
+
+def _known_constant(node: Node) -> bool:
+    return isinstance(node, Literal) and node.value is not None
+
+
+def _name_vs_constant(name: str, symbol: str, op: Callable[[Any, Any], Any], constant: Literal
+                      ) -> Evaluator:
+    value = constant.value
+    item = constant.type.item if constant.type is not None else None
+    if symbol in ("in", "not in") and item is not None and item.kind != "list":
+        return _membership(name, frozenset(value), symbol == "not in")
+
+    def name_vs_constant(values: Any) -> Any:
+        a = values[name]
+        return None if a is None else op(a, value)
+
+    return name_vs_constant
+
+
+def _expr_vs_constant(operand: Evaluator, op: Callable[[Any, Any], Any], value: Any
+                      ) -> Evaluator:
+    def expr_vs_constant(values: Any) -> Any:
+        a = operand(values)
+        return None if a is None else op(a, value)
+
+    return expr_vs_constant
+
+
+def _constant_vs_expr(op: Callable[[Any, Any], Any], value: Any, operand: Evaluator
+                      ) -> Evaluator:
+    def constant_vs_expr(values: Any) -> Any:
+        b = operand(values)
+        return None if b is None else op(value, b)
+
+    return constant_vs_expr
+
+
+def _membership(name: str, members: frozenset[Any], negated: bool) -> Evaluator:
+    # A frozenset finds scalars exactly as a tuple does (equal numbers hash equally).
+    if negated:
+
+        def not_member(values: Any) -> bool | None:
+            a = values[name]
+            return None if a is None else a not in members
+
+        return not_member
+
+    def member(values: Any) -> bool | None:
+        a = values[name]
+        return None if a is None else a in members
+
+    return member
+
+
+def _range(low: Any, low_op: Callable[[Any, Any], Any], middle: Evaluator,
+           high_op: Callable[[Any, Any], Any], high: Any) -> Evaluator:
+    def in_range(values: Any) -> Any:
+        x = middle(values)
+        if x is None:
+            return None
+        return low_op(low, x) and high_op(x, high)
+
+    return in_range
+
+
+def _name_is_set(name: str) -> Evaluator:
+    def name_is_set(values: Any) -> bool:
+        return values[name] is not None
+
+    return name_is_set
+
+
+# -- constant folding -----------------------------------------------------------------------
+
+
+def fold(node: Node, env: Environment) -> Node:
+    """Replace literal-only subtrees by their value, computed by the same closures.
+
+    Also folds ``false and ...`` and ``true or ...``, whose value no operand can change.
+    """
+    kids = children(node)
+    if not kids:
+        return node
+    folded = with_children(node, tuple(fold(kid, env) for kid in kids))
+    kids = children(folded)
+    if isinstance(folded, Call) and folded.name in _NOT_CONSTANT:
+        return folded
+    if isinstance(folded, Binary) and folded.op == "/":
+        divisor = folded.right
+        if isinstance(divisor, Literal) and divisor.value == 0:
+            raise ConditionError("division by zero", divisor.offset, divisor.length)
+    if all(isinstance(kid, Literal) for kid in kids):
+        return _literal(folded, _evaluate_constant(folded, env), folded.type)
+    if isinstance(folded, BoolOp):
+        absorbing = folded.op == "or"  # true absorbs 'or', false absorbs 'and'
+        for kid in kids:
+            if isinstance(kid, Literal) and kid.value is absorbing:
+                return _literal(folded, absorbing, folded.type)
+    return folded
+
+
+def _literal(node: Node, value: Any, kind: ValueType | None) -> Literal:
+    return Literal(node.offset, node.length, value, type=kind)
+
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _evaluate_constant(node: Node, env: Environment) -> Any:
+    try:
+        return build(node, env)(_EMPTY)
+    except (ArithmeticError, ValueError) as exc:  # e.g. decimal overflow
+        raise ConditionError(f"cannot compute this constant: {exc}", node.offset,
+                             node.length) from None

@@ -1,0 +1,118 @@
+"""Run-time semantics of the operators and functions, shared by every evaluator.
+
+The fast closures, the tracing closures and constant folding all take their
+operators from here, so the three cannot drift apart. Each function assumes its
+arguments are not ``None``: the null rule (any unknown operand makes the result
+unknown) is applied once, by the closures that call them.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..durations import days_between, months_between
+
+__all__ = [
+    "ARITHMETIC",
+    "COMPARISONS",
+    "FUNCTIONS",
+    "divide",
+    "list_contains",
+    "list_equal",
+    "negate",
+]
+
+Binary = Callable[[Any, Any], Any]
+
+
+def divide(left: Any, right: Any) -> Decimal | None:
+    """Exact division; an int numerator is promoted so ``1 / 4`` is ``Decimal('0.25')``.
+
+    Division by zero is *unknown*, not an error: one odd snapshot must not stop a batch.
+    """
+    if right == 0:
+        return None
+    if left.__class__ is not Decimal:
+        left = Decimal(left)
+    result: Decimal = left / right
+    return result
+
+
+def negate(value: Any) -> Any:
+    return -value
+
+
+def contains(item: Any, items: Any) -> bool:
+    return item in items
+
+
+def not_contains(item: Any, items: Any) -> bool:
+    return item not in items
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        return list_equal(left, right)
+    return bool(left == right)
+
+
+def list_equal(left: Sequence[Any], right: Sequence[Any]) -> bool:
+    """List equality that ignores list-vs-tuple (literals are tuples, snapshots lists)."""
+    return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right, strict=True))
+
+
+def list_not_equal(left: Sequence[Any], right: Sequence[Any]) -> bool:
+    return not list_equal(left, right)
+
+
+def list_contains(item: Any, items: Sequence[Any]) -> bool:
+    """Membership of a list in a list of lists, with the same list-vs-tuple tolerance."""
+    return any(_same(item, candidate) for candidate in items)
+
+
+def list_not_contains(item: Any, items: Sequence[Any]) -> bool:
+    return not list_contains(item, items)
+
+
+COMPARISONS: dict[str, Binary] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": contains,
+    "not in": not_contains,
+}
+"""Comparisons of scalar values (numbers, strings, dates, bools)."""
+
+LIST_COMPARISONS: dict[str, Binary] = {
+    "==": list_equal,
+    "!=": list_not_equal,
+    "in": list_contains,
+    "not in": list_not_contains,
+}
+"""Comparisons where the compared values are themselves lists (chosen at compile time)."""
+
+ARITHMETIC: dict[str, Binary] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": divide,
+}
+
+
+def _length(value: Sequence[Any] | str) -> int:
+    return len(value)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "days_between": days_between,
+    "months_between": months_between,
+    "days_since": days_between,  # days_since(d) == days_between(d, as_of)
+    "len": _length,
+}
+"""Functions whose result is unknown when any argument is unknown."""

@@ -1,0 +1,118 @@
+"""Writing decisions as JSONL, CSV or a terminal table.
+
+JSONL is the stable machine format: exactly ``Decision.model_dump(mode="json")``.
+CSV has one row per required action (a loan with none still gets one row, so
+every decision is visible); the table is for people reading a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import unicodedata
+from typing import IO, Literal, Protocol
+
+from .decisions import Decision
+
+__all__ = ["CSV_COLUMNS", "OutputFormat", "make_writer"]
+
+OutputFormat = Literal["jsonl", "csv", "table"]
+
+CSV_COLUMNS = (
+    "loan_id", "as_of", "tier", "action_id", "source", "kind", "title", "status", "due_date",
+    "deadline", "channel", "severity", "checklist", "findings", "policy_id", "policy_version",
+)
+
+
+class DecisionWriter(Protocol):
+    def write(self, decision: Decision) -> None: ...
+    def close(self) -> None: ...
+
+
+def make_writer(stream: IO[str], fmt: OutputFormat) -> DecisionWriter:
+    if fmt == "csv":
+        return _CsvWriter(stream)
+    if fmt == "table":
+        return _TableWriter(stream)
+    return _JsonlWriter(stream)
+
+
+def decision_json(decision: Decision) -> str:
+    """One decision as a compact JSON line (Unicode kept readable)."""
+    return json.dumps(decision.model_dump(mode="json"), ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+class _JsonlWriter:
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, decision: Decision) -> None:
+        self._stream.write(decision_json(decision) + "\n")
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def _rows(decision: Decision) -> list[list[str]]:
+    findings = "; ".join(f"{f.rule}: {f.message}" for f in decision.findings)
+    head = [decision.loan_id, decision.as_of.isoformat(), decision.tier or ""]
+    tail = [findings, decision.policy_id, decision.policy_version]
+    if not decision.actions:
+        return [head + [""] * 11 + tail]
+    return [
+        head + [a.id, a.source, a.kind, a.title, a.status, a.due_date.isoformat(),
+                a.deadline.isoformat(), a.channel or "", a.severity,
+                ";".join(item.id for item in a.checklist)] + tail
+        for a in decision.actions
+    ]
+
+
+class _CsvWriter:
+    def __init__(self, stream: IO[str]) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer.writerow(CSV_COLUMNS)
+        self._stream = stream
+
+    def write(self, decision: Decision) -> None:
+        self._writer.writerows(_rows(decision))
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+_TABLE_COLUMNS = ("loan", "tier", "action", "status", "due", "deadline", "channel", "title")
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two terminal cells."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+class _TableWriter:
+    """Buffers rows to align columns; meant for a screenful, not a million loans."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._rows: list[tuple[str, ...]] = []
+
+    def write(self, decision: Decision) -> None:
+        if not decision.actions:
+            self._rows.append((decision.loan_id, decision.tier or "-", "-", "none", "", "", "",
+                               ""))
+        for a in decision.actions:
+            self._rows.append((decision.loan_id, decision.tier or "-", a.id, a.status,
+                               a.due_date.isoformat(), a.deadline.isoformat(), a.channel or "",
+                               a.title))
+
+    def close(self) -> None:
+        rows = [_TABLE_COLUMNS, *self._rows]
+        widths = [max(_width(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS))]
+        for row in rows:
+            cells = [_pad(cell, widths[i]) for i, cell in enumerate(row)]
+            self._stream.write("  ".join(cells).rstrip() + "\n")
+        self._stream.flush()

@@ -1,0 +1,236 @@
+"""The compiled, immutable policy: what ``load_policy`` returns and what evaluates.
+
+Everything here is built once at load time: conditions are compiled closures,
+references are resolved to objects, parameters are sorted date tables. The
+:class:`Policy` holds no mutable state, so one instance serves many threads.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from .decisions import ChecklistEntry, Decision, RecordError
+from .durations import Duration
+from .errors import SnapshotError
+from .expressions import Condition, ValueType
+from .schema import PolicyDocument
+from .snapshots import SnapshotReader
+
+__all__ = [
+    "CompiledChecklist",
+    "CompiledFrequency",
+    "CompiledItem",
+    "CompiledNode",
+    "CompiledRule",
+    "CompiledTier",
+    "Parameters",
+    "Policy",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledItem:
+    id: str
+    text: str
+    when: Condition | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledChecklist:
+    id: str
+    title: str
+    items: tuple[CompiledItem, ...]
+    static: tuple[ChecklistEntry, ...] | None  # resolved at load when no item has a `when`
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNode:
+    id: str
+    title: str
+    kind: str
+    after: Duration
+    anchor: str
+    window: Duration
+    lead: Duration
+    when: Condition | None
+    channel: str
+    severity: str
+    checklist: CompiledChecklist | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTier:
+    tier: str
+    when: Condition | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFrequency:
+    tier: str
+    title: str
+    every: Duration
+    window: Duration
+    lead: Duration
+    channel: str
+    severity: str
+    checklist: CompiledChecklist | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    id: str
+    title: str
+    category: str
+    severity: str
+    reference: str | None
+    when: Condition
+    kind: str
+    anchor: str | None
+    after: Duration
+    window: Duration
+    lead: Duration
+    channel: str | None
+    checklist: CompiledChecklist | None
+    cooldown: Duration | None
+    repeat: Duration | None
+
+
+class Parameters:
+    """Named constants, each a table of (effective from, value), looked up by date."""
+
+    def __init__(
+        self, tables: Mapping[str, tuple[tuple[date, Any], ...]], types: Mapping[str, ValueType]
+    ) -> None:
+        self._starts = {name: tuple(d for d, _ in rows) for name, rows in tables.items()}
+        self._values = {name: tuple(v for _, v in rows) for name, rows in tables.items()}
+        self._types = dict(types)
+
+    def names(self) -> Iterable[str]:
+        return self._types.keys()
+
+    def type_of(self, name: str) -> ValueType | None:
+        return self._types.get(name)
+
+    def value_at(self, name: str, on: date) -> Any:
+        """The value in force on ``on``; ``None`` before the first effective date."""
+        starts = self._starts[name]
+        index = bisect.bisect_right(starts, on) - 1
+        return self._values[name][index] if index >= 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyParts:
+    """The compiled pieces of a policy, in evaluation order."""
+
+    nodes: tuple[CompiledNode, ...]
+    tiers: tuple[CompiledTier, ...] | None
+    tier_field: str | None
+    frequency: Mapping[str, CompiledFrequency]
+    rules: tuple[CompiledRule, ...]
+    checklists: Mapping[str, CompiledChecklist]
+
+
+class Policy:
+    """A loaded, validated, compiled policy. Immutable and thread-safe.
+
+    Build it with :func:`followup_policy.load_policy`; then call :meth:`evaluate`
+    for one snapshot or :meth:`evaluate_many` for a stream of them.
+    """
+
+    def __init__(
+        self,
+        document: PolicyDocument,
+        parts: PolicyParts,
+        parameters: Parameters,
+        reader: SnapshotReader,
+        digest: str,
+        source: str,
+    ) -> None:
+        self._document = document
+        self._parts = parts
+        self._parameters = parameters
+        self._reader = reader
+        self._digest = digest
+        self._source = source
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.id} {self.version} {self._digest[:12]}>"
+
+    @property
+    def id(self) -> str:
+        return self._document.policy.id
+
+    @property
+    def version(self) -> str:
+        return self._document.policy.version
+
+    @property
+    def title(self) -> str:
+        return self._document.policy.title
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the canonical policy content: equal for equal content in any file."""
+        return self._digest
+
+    @property
+    def source(self) -> str:
+        """The file the policy was loaded from."""
+        return self._source
+
+    @property
+    def document(self) -> PolicyDocument:
+        """The validated policy document (after any ``extends`` merge)."""
+        return self._document
+
+    @property
+    def parts(self) -> PolicyParts:
+        return self._parts
+
+    @property
+    def parameters(self) -> Parameters:
+        return self._parameters
+
+    def evaluate(self, snapshot: Any, as_of: date | None = None) -> Decision:
+        """The actions this policy requires for one loan.
+
+        ``as_of`` defaults to the snapshot's own ``as_of``; one of the two is needed.
+        Raises :class:`SnapshotError` for a snapshot that does not fit ``fields``.
+        """
+        from .evaluation import evaluate
+
+        return evaluate(self, self._reader.read(snapshot), as_of)
+
+    def evaluate_many(
+        self, snapshots: Iterable[Any], as_of: date | None = None
+    ) -> Iterator[Decision | RecordError]:
+        """Evaluate a stream lazily, in input order, one item per input record.
+
+        A bad record yields a :class:`RecordError` instead of raising, so every
+        record ends up in exactly one place; memory stays flat on any input size.
+        """
+        from .evaluation import evaluate
+
+        read = self._reader.read
+        for index, raw in enumerate(snapshots):
+            try:
+                yield evaluate(self, read(raw), as_of)
+            except SnapshotError as exc:
+                yield RecordError(
+                    index=index,
+                    loan_id=exc.loan_id if exc.loan_id is not None else _guess_loan_id(raw),
+                    field=exc.field,
+                    message=str(exc),
+                )
+
+
+def _guess_loan_id(raw: Any) -> str | None:
+    if isinstance(raw, Mapping):
+        value = raw.get("loan_id")
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return None

@@ -1,0 +1,299 @@
+"""Borrower snapshots: checking and coercing one loan's data against ``fields``.
+
+A snapshot arrives as a dict, a JSON object, a CSV row (all strings) or a
+pydantic model. The policy compiles one coercer per field at load time, so a
+snapshot is checked by a loop over small functions. Numbers become exact
+decimals whatever form they arrive in (``0.3`` as a JSON float equals ``0.3`` in
+YAML); dates arrive as ``date`` objects or ISO strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import SnapshotError, did_you_mean
+from .schema import FieldSpec
+
+__all__ = ["BUILTIN_KEYS", "FieldCoercer", "FollowUp", "SnapshotReader", "coerce_date"]
+
+BUILTIN_KEYS = frozenset({"loan_id", "disbursement_date", "as_of", "follow_ups"})
+
+Coerce = Callable[[Any], Any]
+
+
+class _Bad(ValueError):
+    """Raised by coercers; the reader adds loan and field."""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """One entry of a loan's follow-up history."""
+
+    action: str
+    date: date
+    channel: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCoercer:
+    """Checks one declared field and applies its default."""
+
+    name: str
+    coerce: Coerce
+    default: Any
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A checked snapshot: values for every declared field, plus history."""
+
+    loan_id: str
+    disbursement_date: date
+    as_of: date | None
+    values: dict[str, Any]
+    follow_ups: tuple[FollowUp, ...]
+
+
+class SnapshotReader:
+    """Turns raw snapshot mappings into checked :class:`Snapshot` s for one policy."""
+
+    def __init__(self, coercers: tuple[FieldCoercer, ...]) -> None:
+        self._coercers = coercers
+
+    @classmethod
+    def for_fields(cls, fields: Mapping[str, FieldSpec]) -> SnapshotReader:
+        return cls(tuple(_field_coercer(name, spec) for name, spec in fields.items()))
+
+    def read(self, raw: Any) -> Snapshot:
+        """Check ``raw``; raise :class:`SnapshotError` naming loan, field and value."""
+        data = _as_mapping(raw)
+        loan_id = _loan_id(data)
+        disbursement = _required_date(data, "disbursement_date", loan_id)
+        as_of_raw = data.get("as_of")
+        as_of = None if _is_blank(as_of_raw) else _checked(loan_id, "as_of", as_of_raw, coerce_date)
+        values: dict[str, Any] = {}
+        for field in self._coercers:
+            value = data.get(field.name)
+            if _is_blank(value):
+                if field.required and field.default is None:
+                    raise SnapshotError(
+                        f"required field '{field.name}' is missing",
+                        loan_id=loan_id, field=field.name, value=None,
+                    )
+                values[field.name] = field.default
+            else:
+                values[field.name] = _checked(loan_id, field.name, value, field.coerce)
+        values["loan_id"] = loan_id
+        values["disbursement_date"] = disbursement
+        follow_ups = _follow_ups(data.get("follow_ups"), loan_id)
+        return Snapshot(loan_id, disbursement, as_of, values, follow_ups)
+
+
+def _as_mapping(raw: Any) -> Mapping[str, Any]:
+    if isinstance(raw, Mapping):
+        return raw
+    if isinstance(raw, BaseModel):
+        return raw.model_dump()
+    raise SnapshotError(f"a snapshot must be a mapping, got {type(raw).__name__}")
+
+
+def _is_blank(value: Any) -> bool:
+    """Missing, null, or an empty CSV cell."""
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _loan_id(data: Mapping[str, Any]) -> str:
+    value = data.get("loan_id")
+    if _is_blank(value):
+        raise SnapshotError("required field 'loan_id' is missing", field="loan_id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise SnapshotError(
+            f"loan_id must be text or a whole number, got {value!r}", field="loan_id", value=value
+        )
+    return str(value)
+
+
+def _required_date(data: Mapping[str, Any], name: str, loan_id: str) -> date:
+    value = data.get(name)
+    if _is_blank(value):
+        raise SnapshotError(
+            f"required field '{name}' is missing", loan_id=loan_id, field=name, value=None
+        )
+    result: date = _checked(loan_id, name, value, coerce_date)
+    return result
+
+
+def _checked(loan_id: str, name: str, value: Any, coerce: Coerce) -> Any:
+    try:
+        return coerce(value)
+    except _Bad as exc:
+        raise SnapshotError(
+            f"field '{name}': {exc} (got {value!r})", loan_id=loan_id, field=name, value=value
+        ) from None
+
+
+def coerce_date(value: Any) -> date:
+    """A ``date`` or an ISO ``YYYY-MM-DD`` string; datetimes are refused as ambiguous."""
+    if isinstance(value, datetime):
+        raise _Bad("expected a date, not a date and time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise _Bad("expected a date as YYYY-MM-DD") from None
+    raise _Bad("expected a date as YYYY-MM-DD")
+
+
+def _coerce_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise _Bad("expected a number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))  # the shortest text that round-trips: 0.3 -> 0.3
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise _Bad("expected a number") from None
+    else:
+        raise _Bad("expected a number")
+    if not result.is_finite():
+        raise _Bad("expected a finite number")
+    return result
+
+
+def _coerce_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = _coerce_decimal(value)
+    if number != number.to_integral_value():
+        raise _Bad("expected a whole number")
+    return int(number)
+
+
+def _coerce_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _Bad("expected true or false")
+
+
+def _coerce_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    raise _Bad("expected text")
+
+
+def _field_coercer(name: str, spec: FieldSpec) -> FieldCoercer:
+    base: Coerce = {
+        "int": _coerce_int,
+        "decimal": _coerce_decimal,
+        "string": _coerce_string,
+        "bool": _coerce_bool,
+        "date": coerce_date,
+        "enum": _coerce_string,
+    }[spec.type]
+    coerce = base
+    if spec.type == "enum":
+        coerce = _enum_check(base, tuple(spec.values or ()))
+    elif spec.min is not None or spec.max is not None:
+        coerce = _bounds_check(base, spec.min, spec.max)
+    default = None if spec.default is None else _field_default(spec, coerce)
+    return FieldCoercer(name, coerce, default, spec.required)
+
+
+def _field_default(spec: FieldSpec, coerce: Coerce) -> Any:
+    try:
+        return coerce(spec.default)
+    except _Bad as exc:
+        raise ValueError(f"default {spec.default!r} does not fit the field: {exc}") from None
+
+
+def _enum_check(base: Coerce, allowed: tuple[str, ...]) -> Coerce:
+    allowed_set = frozenset(allowed)
+
+    def coerce(value: Any) -> Any:
+        text = base(value)
+        if text not in allowed_set:
+            hint = did_you_mean(text, allowed)
+            extra = f"; did you mean '{hint}'?" if hint else ""
+            raise _Bad(f"must be one of {', '.join(allowed)}{extra}")
+        return text
+
+    return coerce
+
+
+def _bounds_check(base: Coerce, low: Decimal | None, high: Decimal | None) -> Coerce:
+    def coerce(value: Any) -> Any:
+        number = base(value)
+        if low is not None and number < low:
+            raise _Bad(f"must be at least {low}")
+        if high is not None and number > high:
+            raise _Bad(f"must be at most {high}")
+        return number
+
+    return coerce
+
+
+def _follow_ups(raw: Any, loan_id: str) -> tuple[FollowUp, ...]:
+    if _is_blank(raw):
+        return ()
+    if isinstance(raw, str):  # a CSV cell carries the history as JSON
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise SnapshotError(
+                "field 'follow_ups': expected a JSON list of {action, date} entries",
+                loan_id=loan_id, field="follow_ups", value=raw,
+            ) from None
+    if not isinstance(raw, list | tuple):
+        raise SnapshotError(
+            "field 'follow_ups': expected a list of {action, date} entries",
+            loan_id=loan_id, field="follow_ups", value=raw,
+        )
+    return tuple(_follow_up(entry, index, loan_id) for index, entry in enumerate(raw))
+
+
+def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
+    where = f"follow_ups[{index}]"
+    if isinstance(entry, FollowUp):
+        return entry
+    if isinstance(entry, BaseModel):
+        entry = entry.model_dump()
+    if not isinstance(entry, Mapping):
+        raise SnapshotError(
+            f"field '{where}': expected an object with 'action' and 'date'",
+            loan_id=loan_id, field=where, value=entry,
+        )
+    action = entry.get("action")
+    if _is_blank(action) or not isinstance(action, str):
+        raise SnapshotError(
+            f"field '{where}.action': expected the id of a node or rule",
+            loan_id=loan_id, field=f"{where}.action", value=action,
+        )
+    when = _checked(loan_id, f"{where}.date", entry.get("date"), coerce_date)
+    channel = entry.get("channel")
+    outcome = entry.get("outcome")
+    return FollowUp(
+        action,
+        when,
+        None if channel is None else str(channel),
+        None if outcome is None else str(outcome),
+    )

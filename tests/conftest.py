@@ -1,0 +1,39 @@
+"""Shared helpers: small inline policies and snapshot builders."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import followup_policy as fp
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAD_OFFICE = ROOT / "policies" / "head_office.yaml"
+PORTFOLIO = ROOT / "examples" / "portfolio.jsonl"
+
+HEADER = """\
+policy:
+  id: test-policy
+  title: 测试政策
+  version: "1"
+"""
+
+
+def make_policy(body: str, header: str = HEADER) -> fp.Policy:
+    """Compile a policy from a header and a dedented YAML body."""
+    return fp.loads_policy(header + textwrap.dedent(body), "test.yaml")
+
+
+def snapshot(**values: Any) -> dict[str, Any]:
+    """A snapshot with a loan id and disbursement date unless given."""
+    data: dict[str, Any] = {"loan_id": "L1", "disbursement_date": "2026-01-31"}
+    data.update(values)
+    return data
+
+
+@pytest.fixture(scope="session")
+def head_office() -> fp.Policy:
+    return fp.load_policy(HEAD_OFFICE)
