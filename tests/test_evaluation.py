@@ -135,8 +135,8 @@ frequency:
 @pytest.mark.parametrize(
     ("tier", "as_of", "expected", "due"),
     [
-        ("medium", date(2026, 4, 20), None, date(2026, 4, 30)),
-        ("medium", date(2026, 4, 21), "upcoming", date(2026, 4, 30)),
+        ("medium", date(2026, 4, 19), None, date(2026, 4, 30)),
+        ("medium", date(2026, 4, 20), "upcoming", date(2026, 4, 30)),
         ("medium", date(2026, 4, 30), "due", date(2026, 4, 30)),
         ("medium", date(2026, 5, 1), "overdue", date(2026, 4, 30)),
         ("high", date(2026, 2, 28), "due", date(2026, 2, 28)),

@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, ClassVar
+
 import pytest
 
 from followup_policy.errors import ConditionError
-from followup_policy.expressions import compile_condition, parse
+from followup_policy.expressions import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    INT,
+    STRING,
+    Environment,
+    ValueType,
+    compile_condition,
+    parse,
+)
 from followup_policy.expressions._parser import MAX_DEPTH, MAX_LENGTH
-from test_expressions import ENV
+
+TIERS = ValueType.enum(("low", "medium", "high"))
+
+
+class Params:
+    """Two parameters, enough for the did-you-mean cases."""
+
+    types: ClassVar[dict[str, ValueType]] = {
+        "high_risk_score": INT, "second_home_min_down_payment": DECIMAL,
+    }
+
+    def names(self) -> Iterable[str]:
+        return self.types
+
+    def type_of(self, name: str) -> ValueType | None:
+        return self.types.get(name)
+
+    def value_at(self, name: str, on: date) -> Any:
+        return None
+
+
+ENV = Environment({
+    "as_of": DATE, "disbursement_date": DATE, "loan_id": STRING, "tier": TIERS,
+    "risk_tier": TIERS, "days_past_due": INT, "score": INT, "region": STRING, "p": BOOL,
+    "q": BOOL, "a": INT, "b": INT, "x": DECIMAL, "tags": ValueType.list_of(STRING),
+}, Params())
 
 
 def error_of(text: str) -> ConditionError:

@@ -73,7 +73,8 @@ def test_csv_strings_are_coerced(policy: fp.Policy) -> None:
 def test_bad_snapshot_names_loan_field_and_value(
     policy: fp.Policy, changes: dict[str, object], field: str, fragment: str
 ) -> None:
-    data = snapshot(branch_name="SZ01", **changes)
+    data = snapshot(branch_name="SZ01")
+    data.update(changes)
     with pytest.raises(fp.SnapshotError) as info:
         policy.evaluate(data, as_of=AS_OF)
     error = info.value

@@ -249,7 +249,7 @@ class _Compiler:
         if not isinstance(node, YSeq):
             self.report((section,), f"'{section}' must be a list of entries (each '- ...')")
             return []
-        items = []
+        items: list[tuple[Path, M]] = []
         for index in range(len(node.items)):
             item = self.validate(model, (section, index))
             if item is not None:
@@ -462,7 +462,8 @@ class _Compiler:
     def check_unique_action_ids(self, shape: _Shape) -> None:
         """Nodes and rules share the follow-up history's namespace of action ids."""
         first: dict[str, Path] = {}
-        for path, item in [*shape.timing_nodes, *shape.rules]:
+        items: list[tuple[Path, TimingNode | Rule]] = [*shape.timing_nodes, *shape.rules]
+        for path, item in items:
             if item.id == "frequency":
                 self.report(path + ("id",), "'frequency' is reserved for the recurring"
                             " follow-up; choose another id")
@@ -491,11 +492,10 @@ def _scalar_type(value: Any) -> ValueType:
 
 def _yaml_loc(model: type[BaseModel], node: YNode | None, loc: Path) -> Path:
     """Map a pydantic error location onto the YAML path (parameter shorthands, unions)."""
-    if model is Parameter and loc and node is not None:
-        if isinstance(node, YSeq) and loc[0] == "values":
-            loc = loc[1:]
-        elif isinstance(node, YScalar) and loc[0] == "value":
-            loc = loc[1:]
+    shorthand = (isinstance(node, YSeq) and loc[:1] == ("values",)) or (
+        isinstance(node, YScalar) and loc[:1] == ("value",))
+    if model is Parameter and shorthand:
+        loc = loc[1:]
     # drop union member tags such as 'bool' / 'int' / 'str' that pydantic adds
     kept: list[str | int] = []
     current = node

@@ -56,10 +56,10 @@ def evaluate(policy: Policy, snapshot: Snapshot, as_of: date | None) -> Decision
         if action is not None:
             actions.append(action)
     if tier is not None and parts.frequency:
-        entry = parts.frequency.get(tier)
-        if entry is not None:
-            action = _frequency_action(entry, values, on, latest_any, snapshot.disbursement_date,
-                                       findings)
+        recurring = parts.frequency.get(tier)
+        if recurring is not None:
+            action = _frequency_action(recurring, values, on, latest_any,
+                                       snapshot.disbursement_date, findings)
             if action is not None:
                 actions.append(action)
     for rule in parts.rules:
@@ -166,7 +166,7 @@ def _node_action(node: CompiledNode, values: dict[str, Any], on: date,
         _missing_anchor(node.id, node.anchor, findings)
         return None
     done = latest.get(node.id)
-    if done is not None and done >= completion_floor:
+    if done is not None and done >= anchor_date:
         return None
     due = node.after.after(anchor_date)
     deadline = node.window.after(due)

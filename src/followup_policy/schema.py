@@ -95,7 +95,8 @@ class PolicyHeader(_Strict):
     )
     extends: str | None = Field(
         default=None,
-        description="Path of the parent policy, relative to this file (branches extend head office).",
+        description="Path of the parent policy, relative to this file (a branch extends"
+        " its head office).",
         examples=["../head_office.yaml"],
     )
     applies_to: list[str] | None = Field(

@@ -26,7 +26,6 @@ __all__ = [
     "Param",
     "Unary",
     "children",
-    "depth",
     "walk",
     "with_children",
 ]
@@ -151,17 +150,6 @@ def walk(node: Node) -> Iterator[Node]:
         current = stack.pop()
         yield current
         stack.extend(reversed(children(current)))
-
-
-def depth(node: Node) -> int:
-    """The height of the tree, computed without recursion so any tree is safe to measure."""
-    deepest = 0
-    stack = [(node, 1)]
-    while stack:
-        current, level = stack.pop()
-        deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in children(current))
-    return deepest
 
 
 def with_children(node: Node, kids: tuple[Node, ...]) -> Node:

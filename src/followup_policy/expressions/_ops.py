@@ -19,10 +19,15 @@ __all__ = [
     "ARITHMETIC",
     "COMPARISONS",
     "FUNCTIONS",
+    "LIST_COMPARISONS",
+    "contains",
     "divide",
     "list_contains",
     "list_equal",
+    "list_not_contains",
+    "list_not_equal",
     "negate",
+    "not_contains",
 ]
 
 Binary = Callable[[Any, Any], Any]
