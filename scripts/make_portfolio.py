@@ -64,14 +64,14 @@ def make_loan(rng: random.Random, number: int) -> dict[str, Any]:
     ]))
     loan_type = "commercial" if rng.random() < 0.12 else "residential"
     income = rng.randint(8, 80) * 1000
-    housing = round(income * rng.uniform(0.15, 0.62))
-    debt = housing + round(income * rng.uniform(0.0, 0.15))
+    housing = round(income * rng.uniform(0.15, 0.56))
+    debt = housing + round(income * rng.uniform(0.0, 0.08))
     homes = rng.choices([1, 2, 3], weights=[70, 22, 8])[0]
     order = 1 if homes == 1 or rng.random() < 0.15 else 2  # some second homes declared first
     floor = 0.15 if disbursed >= date(2024, 5, 17) else 0.20
     if order == 2:
         floor = 0.25 if disbursed >= date(2024, 5, 17) else 0.30
-    ratio = round(floor + rng.uniform(-0.04, 0.3), 2) if rng.random() < 0.9 else floor - 0.02
+    ratio = round(floor + rng.uniform(0.0, 0.35), 2) if rng.random() < 0.95 else floor - 0.02
     loan: dict[str, Any] = {
         "loan_id": f"L{number:06d}",
         "branch": rng.choice(["HO", "SZ01", "SZ02", "CD01"]),

@@ -195,9 +195,9 @@ class _Compiler:
 
     def run(self, source: str = "") -> Policy | None:
         shape = self.shape()
-        if shape is None or shape.header is None:
+        if shape is None:
             return None
-        return self.compile(shape, source)
+        return self.compile(shape, source)  # even without a valid header: report the rest
 
     def shape(self) -> _Shape | None:
         root = self.root
@@ -274,7 +274,7 @@ class _Compiler:
         frequency = self.compile_frequency(shape, checklists, tier_names, tier_field)
         rules = self.compile_rules(shape, env, checklists)
         self.check_unique_action_ids(shape)
-        if self.issues:
+        if self.issues or shape.header is None:
             return None
         document = shape.document()
         parts = PolicyParts(nodes=nodes, tiers=tiers, tier_field=tier_field,

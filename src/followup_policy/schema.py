@@ -68,6 +68,14 @@ class _Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _literal_conditions(cls, data: Any) -> Any:
+        """``when: true`` reads as a YAML boolean; keep it as the condition text."""
+        if isinstance(data, dict) and isinstance(data.get("when"), bool):
+            data = {**data, "when": "true" if data["when"] else "false"}
+        return data
+
 
 class PolicyHeader(_Strict):
     """Who the policy is, which version, when and where it applies."""

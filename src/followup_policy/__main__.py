@@ -1,0 +1,5 @@
+"""``python -m followup_policy`` runs the command line."""
+
+from .cli import main
+
+main()
