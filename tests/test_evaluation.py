@@ -336,3 +336,11 @@ def test_decision_carries_policy_identity(rules: fp.Policy) -> None:
     decision = rules.evaluate(snapshot(), as_of=date(2026, 3, 1))
     assert (decision.policy_id, decision.policy_version) == ("test-policy", "1")
     assert decision.policy_digest == rules.digest and len(rules.digest) == 64
+
+
+def test_history_from_before_disbursement_does_not_reset_frequency() -> None:
+    """Found by the property test: a 2022 entry on a 2026 loan made frequency overdue."""
+    policy = make_policy(FREQUENCY_POLICY)
+    loan = snapshot(risk_tier="low", disbursement_date="2026-01-01",
+                    follow_ups=[{"action": "legacy", "date": "2022-01-01"}])
+    assert policy.evaluate(loan, as_of=date(2026, 11, 28)).action("frequency") is None

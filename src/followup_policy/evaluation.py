@@ -190,13 +190,14 @@ def _node_action(node: CompiledNode, values: dict[str, Any], on: date,
 def _frequency_action(entry: CompiledFrequency, values: dict[str, Any], on: date,
                       latest_any: date | None, disbursed: date,
                       findings: list[Finding]) -> Action | None:
-    base = latest_any if latest_any is not None else disbursed
+    # an entry dated before disbursement (a previous loan's history) cannot reset the clock
+    base = latest_any if latest_any is not None and latest_any > disbursed else disbursed
     due = entry.every.after(base)
     deadline = entry.window.after(due)
     status = status_on(on, due, deadline, entry.lead)
     if status is None:
         return None
-    since = (f"latest follow-up {base.isoformat()}" if latest_any is not None
+    since = (f"latest follow-up {base.isoformat()}" if base != disbursed
              else f"disbursement {base.isoformat()}")
     reasons = (f"tier {entry.tier}: follow up every {entry.every}, counted from {since}",)
     return Action.model_construct(
