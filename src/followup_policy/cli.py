@@ -66,6 +66,14 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="write rejected records here as JSON lines (default: stderr)")
     evaluate.add_argument("--summary", action="store_true",
                           help="print counts of records, actions and statuses to stderr")
+    explain = commands.add_parser("explain", help="why each action was or was not required")
+    explain.add_argument("--policy", "-p", required=True, help="policy file")
+    explain.add_argument("--as-of", type=_iso_date, default=None,
+                         help="evaluation date (default: the snapshot's as_of, else today)")
+    explain.add_argument("--loan", required=True, help="loan_id of the record to explain")
+    explain.add_argument("input", metavar="INPUT", help="JSONL, CSV or JSON file, or - for stdin")
+    explain.add_argument("--input-format", choices=("jsonl", "csv", "json"), default=None)
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     return parser
 
 
@@ -90,7 +98,8 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
-    handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate}[args.command]
+    handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
+               "explain": _explain}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except PolicyLoadError as exc:
@@ -239,3 +248,32 @@ def _summary(counts: dict[str, int]) -> str:
                          for name in ("overdue", "due", "upcoming"))
     return (f"{counts['records']} records: {counts['decisions']} evaluated,"
             f" {counts['rejected']} rejected; {counts['actions']} actions ({statuses})")
+
+
+def _explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:
+    from . import load_policy
+
+    policy = load_policy(args.policy)
+    fmt: InputFormat = args.input_format or guess_format(args.input)
+    with _open_in(args.input, stdin) as source:
+        for item in read_records(source, fmt):
+            if not isinstance(item, Record) or not isinstance(item.data, dict):
+                continue
+            if str(item.data.get("loan_id")) != args.loan:
+                continue
+            as_of = args.as_of
+            if as_of is None and not item.data.get("as_of"):
+                as_of = date.today()
+            try:
+                explanation = policy.explain(item.data, as_of=as_of)
+            except SnapshotError as exc:
+                stderr.write(f"followup-policy: {exc}\n")
+                return EXIT_REJECTED
+            if args.json:
+                stdout.write(json.dumps(explanation.model_dump(mode="json"), ensure_ascii=False,
+                                        indent=2) + "\n")
+            else:
+                stdout.write(explanation.to_text())
+            return EXIT_OK
+    stderr.write(f"followup-policy: loan '{args.loan}' not found in {args.input}\n")
+    return EXIT_USAGE

@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .decisions import ChecklistEntry, Decision, RecordError
 from .durations import Duration
@@ -19,6 +19,9 @@ from .errors import SnapshotError
 from .expressions import Condition, ValueType
 from .schema import PolicyDocument
 from .snapshots import SnapshotReader
+
+if TYPE_CHECKING:
+    from .explain import Explanation
 
 __all__ = [
     "CompiledChecklist",
@@ -204,6 +207,17 @@ class Policy:
         from .evaluation import evaluate
 
         return evaluate(self, self._reader.read(snapshot), as_of)
+
+    def explain(self, snapshot: Any, as_of: date | None = None) -> Explanation:
+        """Evaluate one loan and say why each node, tier, frequency and rule did or did not act.
+
+        ``explanation.decision`` equals what :meth:`evaluate` returns;
+        ``explanation.to_text()`` is a report for compliance staff, and
+        ``model_dump(mode="json")`` the same as JSON.
+        """
+        from .explain import explain
+
+        return explain(self, self._reader.read(snapshot), as_of)
 
     def evaluate_many(
         self, snapshots: Iterable[Any], as_of: date | None = None
