@@ -452,8 +452,13 @@ def test_node_limit_counts_plain_nodes_too(loader: str, monkeypatch: pytest.Monk
 
 def test_deep_flow_nesting_is_refused(loader: str) -> None:
     issue = one_error("[" * 100_000)
-    assert "nested more than 64 levels" in issue.message
-    assert (issue.line, issue.column) == (1, 65)
+    if "maximum nesting depth" in issue.message:
+        # libyaml >= 0.2.5 (PyYAML 6.0.4 wheels) stops at 1000 levels while scanning ahead,
+        # before any event reaches our own limit; it is still one located, clear error
+        assert (issue.line, issue.column) == (1, 1001)
+    else:
+        assert "nested more than 64 levels" in issue.message
+        assert (issue.line, issue.column) == (1, 65)
 
 
 def test_deep_block_nesting_is_refused(loader: str) -> None:
