@@ -71,7 +71,8 @@ def test_evaluate_example_portfolio_end_to_end(tmp_path: Path) -> None:
 
 def test_rejects_go_to_stderr_with_line_numbers() -> None:
     good = '{"loan_id": "A", "disbursement_date": "2026-01-01", "loan_type": "residential"}'
-    text = "\n".join([good, "{not json", "", '{"loan_id": "B", "disbursement_date": "x"}', good])
+    bad_date = '{"loan_id": "B", "disbursement_date": "x"}'
+    text = "\n".join([good, '{"loan_id": "X"', "", bad_date, good])
     code, out, err = _run("evaluate", "--policy", str(HEAD_OFFICE), "--as-of", "2026-06-01",
                           "-", stdin=text)
     assert code == 1
@@ -79,6 +80,7 @@ def test_rejects_go_to_stderr_with_line_numbers() -> None:
     rejects = [json.loads(line) for line in err.splitlines()]
     assert [(r["line"], r["loan_id"]) for r in rejects] == [(2, None), (4, "B")]
     assert "disbursement_date" in rejects[1]["error"]
+    assert rejects[0]["error"].endswith("at column 16")  # after the unclosed object
 
 
 def test_csv_in_csv_out_and_rejects_file(tmp_path: Path) -> None:

@@ -344,3 +344,27 @@ def test_history_from_before_disbursement_does_not_reset_frequency() -> None:
     loan = snapshot(risk_tier="low", disbursement_date="2026-01-01",
                     follow_ups=[{"action": "legacy", "date": "2022-01-01"}])
     assert policy.evaluate(loan, as_of=date(2026, 11, 28)).action("frequency") is None
+
+
+def test_shared_checklist_reports_an_unknown_item_once(nodes: fp.Policy) -> None:
+    policy = make_policy(NODE_POLICY.replace(
+        "  - {id: c6, title: 商业用房6个月, after: 6 months, when: loan_type == \"commercial\",\n"
+        "     channel: site_visit}",
+        "  - {id: m2, title: 放款后2个月回访, after: 2 months, channel: phone, checklist: call}"))
+    decision = policy.evaluate(snapshot(), as_of=date(2026, 4, 1))
+    assert decision.action("m1") is not None and decision.action("m2") is not None
+    assert [f.rule for f in decision.findings].count("call.property_use") == 1
+
+
+def test_division_by_zero_is_unknown_and_says_so() -> None:
+    policy = make_policy("""
+fields:
+  debt: {type: decimal}
+  income: {type: decimal}
+rules:
+  - {id: dti, when: debt / income > 0.55, action: {kind: review}}
+""")
+    decision = policy.evaluate(snapshot(debt=100, income=0), as_of=date(2026, 4, 1))
+    assert decision.action("dti") is None
+    (finding,) = decision.findings
+    assert finding.fields == () and "division by zero" in finding.message

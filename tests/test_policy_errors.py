@@ -49,7 +49,8 @@ CASES: list[tuple[str, str, list[tuple[int, int, str, str | None]]]] = [
      "fields:\n  score: {type: int}\nrules:\n  - {id: r, when: score > > 3, action: {kind: k}}\n",
      [(8, 27, "", None)]),
     ("unsupported syntax",
-     "fields:\n  score: {type: int}\nrules:\n  - {id: r, when: score.real > 3, action: {kind: k}}\n",
+     "fields:\n  score: {type: int}\n"
+     "rules:\n  - {id: r, when: score.real > 3, action: {kind: k}}\n",
      [(8, 24, "", None)]),
     ("duplicate key", "fields:\n  score: {type: int}\n  score: {type: int}\n",
      [(7, 3, "duplicate key 'score'", None)]),
@@ -88,6 +89,8 @@ CASES: list[tuple[str, str, list[tuple[int, int, str, str | None]]]] = [
      [(8, 19, "true or false", None)]),
     ("python tag", "fields: !!python/object:os.system {}\n",
      [(5, 9, "not allowed", None)]),
+    ("min on a date field", "fields:\n  start: {type: date, min: 5}\n",
+     [(6, 10, "min/max only apply to int and decimal fields", None)]),
     ("timestamp instead of date",
      'policy:\n  id: x\n  title: t\n  version: "1"\n  effective_from: 2026-01-01 10:00:00\n',
      [(5, 19, "date", None)]),

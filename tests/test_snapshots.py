@@ -61,6 +61,7 @@ def test_csv_strings_are_coerced(policy: fp.Policy) -> None:
         ({"ratio": "NaN"}, "ratio", "finite"),
         ({"start": "2026-02-30"}, "start", "YYYY-MM-DD"),
         ({"start": "2026-02-01T10:00:00"}, "start", "YYYY-MM-DD"),
+        ({"start": "20260201"}, "start", "YYYY-MM-DD"),  # fromisoformat takes it on 3.11+
         ({"flag": "yes"}, "flag", "true or false"),
         ({"branch_name": None}, "branch_name", "required"),
         ({"disbursement_date": "yesterday"}, "disbursement_date", "YYYY-MM-DD"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -85,7 +86,12 @@ def _iso_date(text: str) -> date:
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))
+    code = run(sys.argv[1:], sys.stdout, sys.stderr)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # keep the interpreter from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)
 
 
 def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
@@ -102,6 +108,8 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
                "explain": _explain}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
+    except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
+        return EXIT_OK
     except PolicyLoadError as exc:
         stderr.write(f"{exc}\n")
         return EXIT_USAGE

@@ -292,6 +292,10 @@ class _Compiler:
             if not _NAME_RE.match(name) or name in _RESERVED or name in BUILTIN_KEYS:
                 self.report(path, f"'{name}' cannot be a field name: use letters, digits and '_',"
                             " not starting with a digit, and not a reserved word", key=True)
+            if (spec.min is not None or spec.max is not None) and spec.type not in ("int",
+                                                                                  "decimal"):
+                self.report(path, f"min/max only apply to int and decimal fields;"
+                            f" '{name}' is {spec.type}")
             if spec.default is not None:
                 try:
                     SnapshotReader.for_fields({name: spec})

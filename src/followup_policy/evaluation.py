@@ -106,7 +106,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
         policy_version=policy.version,
         policy_digest=policy.digest,
         actions=tuple(actions),
-        findings=tuple(findings),
+        findings=tuple(dict.fromkeys(findings)),  # a shared checklist reports once
     )
     return decision, values
 
@@ -132,10 +132,11 @@ def _holds(condition: Condition, values: dict[str, Any], owner: str,
     result = condition(values)
     if result is None:
         missing = condition.missing_fields(values)
-        named = ", ".join(missing) if missing else "no single field"
+        why = (f"missing {', '.join(missing)}" if missing
+               else "no field is missing; a value made it undefined (e.g. a division by zero)")
         findings.append(Finding.model_construct(
             rule=owner, kind="data_missing", fields=tuple(missing),
-            message=f"'{condition.text}' could not be decided: missing {named}",
+            message=f"'{condition.text}' could not be decided: {why}",
         ))
     return result
 

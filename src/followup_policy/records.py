@@ -66,7 +66,7 @@ def _jsonl(stream: IO[str]) -> Iterator[Record | Unreadable]:
         if not line.strip():
             continue
         try:
-            yield Record(index, number, _loads(line))
+            yield Record(index, number, _loads(line.rstrip("\r\n")))
         except json.JSONDecodeError as exc:
             yield Unreadable(index, number, f"not valid JSON: {exc.msg} at column {exc.colno}")
         index += 1

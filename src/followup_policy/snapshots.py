@@ -10,6 +10,7 @@ YAML); dates arrive as ``date`` objects or ISO strings.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from .schema import FieldSpec
 
 __all__ = ["BUILTIN_KEYS", "FieldCoercer", "FollowUp", "SnapshotReader", "coerce_date"]
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 BUILTIN_KEYS = frozenset({"loan_id", "disbursement_date", "as_of", "follow_ups"})
 
 Coerce = Callable[[Any], Any]
@@ -148,10 +150,13 @@ def coerce_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return date.fromisoformat(value.strip())
+            if _ISO_DATE.match(text):  # fromisoformat takes more forms on 3.11+; be strict
+                return date.fromisoformat(text)
         except ValueError:
-            raise _Bad("expected a date as YYYY-MM-DD") from None
+            pass
+        raise _Bad("expected a date as YYYY-MM-DD")
     raise _Bad("expected a date as YYYY-MM-DD")
 
 
