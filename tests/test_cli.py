@@ -119,3 +119,21 @@ def test_json_input_and_table_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_help_and_version_exit_0(flag: str) -> None:
     assert _run(flag)[0] == 0
+
+
+def test_resolve_and_diff_commands() -> None:
+    branch = HEAD_OFFICE.parent / "branches" / "chengdu.yaml"
+    code, out, _ = _run("resolve", str(branch))
+    assert code == 0 and "# head_office.yaml:" in out and "# branches/chengdu.yaml:" in out
+    code, out, _ = _run("diff", str(HEAD_OFFICE), str(branch))
+    assert code == 1 and "timing_nodes[d15]" in out
+    code, out, _ = _run("diff", str(HEAD_OFFICE), str(HEAD_OFFICE))
+    assert code == 0 and out.strip() == "no differences"
+
+
+def test_loads_policy_refuses_extends_without_a_file() -> None:
+    import followup_policy as fp
+
+    text = 'policy: {id: b, title: 分行, version: "1", extends: head_office.yaml}\n'
+    with pytest.raises(fp.PolicyLoadError, match="must be loaded from a file"):
+        fp.loads_policy(text)

@@ -15,6 +15,7 @@ import os
 __version__ = "0.1.0"
 
 from .decisions import Action, ChecklistEntry, Decision, Finding, RecordError
+from .diffing import Difference, diff_policies
 from .durations import Duration, parse_duration
 from .errors import (
     ConditionError,
@@ -24,13 +25,17 @@ from .errors import (
     PolicyLoadError,
     SnapshotError,
 )
+from .layering import read_policy_tree
 from .policy import Policy
+from .repository import PolicyRepository
+from .resolving import resolve_text
 
 __all__ = [
     "Action",
     "ChecklistEntry",
     "ConditionError",
     "Decision",
+    "Difference",
     "Duration",
     "Finding",
     "Issue",
@@ -38,30 +43,46 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyLoadError",
+    "PolicyRepository",
     "RecordError",
     "SnapshotError",
     "__version__",
+    "diff_policies",
     "load_policy",
     "loads_policy",
     "parse_duration",
+    "read_policy_tree",
+    "resolve_text",
 ]
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
-    """Read, validate and compile a policy file.
+    """Read, validate and compile a policy file, merged with its ``extends`` chain.
 
     Raises:
-        PolicyLoadError: with every located problem of the file at once.
+        PolicyLoadError: with every located problem of the file (and of the files it
+            extends, and every guardrail a branch breaks) at once.
     """
     from .compiling import compile_policy
-    from .loading import read_yaml_file
+    from .layering import read_policy_tree
 
-    return compile_policy(read_yaml_file(path), os.fspath(path))
+    return compile_policy(read_policy_tree(path), os.fspath(path))
 
 
 def loads_policy(text: str, file: str = "<string>") -> Policy:
-    """Like :func:`load_policy`, for policy text held in memory."""
-    from .compiling import compile_policy
-    from .loading import parse_yaml
+    """Like :func:`load_policy`, for policy text held in memory.
 
-    return compile_policy(parse_yaml(text, file), file)
+    A policy that ``extends`` another needs a file to resolve the parent against,
+    so here it is a load error rather than silently ignored: use :func:`load_policy`.
+    """
+    from .compiling import compile_policy
+    from .loading import YScalar, node_at, parse_yaml
+
+    root = parse_yaml(text, file)
+    parent = node_at(root, ("policy", "extends"))
+    if isinstance(parent, YScalar) and parent.value is not None:
+        where = parent.location
+        raise PolicyLoadError([Issue(where.file, where.line, where.column,
+                                     "a policy that extends another must be loaded from a"
+                                     " file (load_policy), so its parent can be found")])
+    return compile_policy(root, file)

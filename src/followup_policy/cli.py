@@ -67,6 +67,13 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="write rejected records here as JSON lines (default: stderr)")
     evaluate.add_argument("--summary", action="store_true",
                           help="print counts of records, actions and statuses to stderr")
+    resolve = commands.add_parser(
+        "resolve", help="print the effective merged policy with each value's origin")
+    resolve.add_argument("path", metavar="POLICY")
+    diff = commands.add_parser("diff", help="list what differs between two policies")
+    diff.add_argument("old", metavar="A", help="e.g. the head-office policy or an old version")
+    diff.add_argument("new", metavar="B", help="e.g. a branch policy or a new version")
+
     explain = commands.add_parser("explain", help="why each action was or was not required")
     explain.add_argument("--policy", "-p", required=True, help="policy file")
     explain.add_argument("--as-of", type=_iso_date, default=None,
@@ -105,7 +112,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
-               "explain": _explain}[args.command]
+               "explain": _explain, "resolve": _resolve, "diff": _diff}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -285,3 +292,19 @@ def _explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: 
             return EXIT_OK
     stderr.write(f"followup-policy: loan '{args.loan}' not found in {args.input}\n")
     return EXIT_USAGE
+
+
+def _resolve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from .resolving import resolve_text
+
+    stdout.write(resolve_text(args.path))
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    """Exit 1 when the policies differ, like diff(1)."""
+    from .diffing import diff_policies, format_differences
+
+    differences = diff_policies(args.old, args.new)
+    stdout.write(format_differences(differences))
+    return EXIT_REJECTED if differences else EXIT_OK
