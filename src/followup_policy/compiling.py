@@ -373,9 +373,10 @@ class _Compiler:
                                 f" in '{name}'")
                 seen.add(item.id)
                 when = self.condition(item.when, path + ("when",), env)
-                items.append(CompiledItem(item.id, item.text, when))
+                entry = ChecklistEntry.model_construct(id=item.id, text=item.text)
+                items.append(CompiledItem(item.id, item.text, when, entry))
             static = None if any(i.when is not None for i in items) else tuple(
-                ChecklistEntry.model_construct(id=i.id, text=i.text) for i in items)
+                i.entry for i in items)
             compiled[name] = CompiledChecklist(name, checklist.title, tuple(items), static)
         return compiled
 

@@ -220,7 +220,7 @@ def _checklist(checklist: CompiledChecklist | None, values: dict[str, Any],
                 _holds(item.when, values, owner, findings)
         if notes is not None:
             notes.append(Note("checklist_item", owner, "kept", "kept", item.when))
-        entries.append(ChecklistEntry.model_construct(id=item.id, text=item.text))
+        entries.append(item.entry)
     return tuple(entries)
 
 

@@ -8,7 +8,6 @@ every decision is visible); the table is for people reading a terminal.
 from __future__ import annotations
 
 import csv
-import json
 import unicodedata
 from typing import IO, Literal, Protocol
 
@@ -38,9 +37,12 @@ def make_writer(stream: IO[str], fmt: OutputFormat) -> DecisionWriter:
 
 
 def decision_json(decision: Decision) -> str:
-    """One decision as a compact JSON line (Unicode kept readable)."""
-    return json.dumps(decision.model_dump(mode="json"), ensure_ascii=False,
-                      separators=(",", ":"))
+    """One decision as a compact JSON line (Unicode kept readable).
+
+    Equal to ``json.dumps(decision.model_dump(mode="json"))`` without spaces, at
+    less than half the cost (pydantic serialises in Rust).
+    """
+    return decision.model_dump_json()
 
 
 class _JsonlWriter:

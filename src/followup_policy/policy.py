@@ -40,6 +40,7 @@ class CompiledItem:
     id: str
     text: str
     when: Condition | None
+    entry: ChecklistEntry  # built once: the output object for this item
 
 
 @dataclass(frozen=True, slots=True)
