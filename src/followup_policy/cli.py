@@ -74,6 +74,16 @@ def _build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old", metavar="A", help="e.g. the head-office policy or an old version")
     diff.add_argument("new", metavar="B", help="e.g. a branch policy or a new version")
 
+    test = commands.add_parser("test", help="run policy test cases; print failures and coverage")
+    test.add_argument("paths", nargs="+", metavar="PATH",
+                      help="test case files or directories (*.yaml, *.yml)")
+    test.add_argument("--junit", metavar="FILE", default=None,
+                      help="also write the results as JUnit XML, for CI systems")
+    test.add_argument("-k", "--case", dest="name_contains", metavar="TEXT", default=None,
+                      help="run only the cases whose name contains TEXT")
+    test.add_argument("--explain", action="store_true",
+                      help="print the full explanation under each failing case")
+
     explain = commands.add_parser("explain", help="why each action was or was not required")
     explain.add_argument("--policy", "-p", required=True, help="policy file")
     explain.add_argument("--as-of", type=_iso_date, default=None,
@@ -112,7 +122,8 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
-               "explain": _explain, "resolve": _resolve, "diff": _diff}[args.command]
+               "explain": _explain, "resolve": _resolve, "diff": _diff,
+               "test": _test}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -308,3 +319,10 @@ def _diff(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]
     differences = diff_policies(args.old, args.new)
     stdout.write(format_differences(differences))
     return EXIT_REJECTED if differences else EXIT_OK
+
+
+def _test(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from .testing import run_test_command
+
+    return run_test_command(args.paths, args.junit, stdout, stderr,
+                            name_contains=args.name_contains, explain=args.explain)

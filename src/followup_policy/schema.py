@@ -51,7 +51,8 @@ ItemId = Annotated[
         pattern=r"^\S+$",
         min_length=1,
         max_length=200,
-        description="Identifier: any text without spaces, Chinese included.",
+        description="编号：不含空格的任意文本，可以用中文 / identifier: any text without spaces,"
+        " Chinese included",
         examples=["m3", "second_home_check", "律师函"],
     ),
 ]
@@ -59,7 +60,9 @@ ScalarValue = bool | int | Decimal | date | str
 
 _LOCKED = Field(
     default=False,
-    description="Head office only: a branch policy may not change this item in any way.",
+    description="锁定（总行使用）：分行政策不得以任何方式修改此项 / head office only: a branch"
+    " policy may not change this item in any way",
+    examples=[True],
 )
 
 
@@ -82,37 +85,49 @@ class PolicyHeader(_Strict):
 
     id: str = Field(
         pattern=r"^[a-z0-9_-]+$",
-        description="Policy id, lower-case letters, digits, '_' and '-'; unique in a repository.",
+        description="政策编号：只用小写字母、数字、_ 和 -，在同一仓库内唯一 / policy id: lower-case"
+        " letters, digits, '_' and '-'; unique in a repository",
         examples=["head-office-mortgage", "sz-branch-mortgage"],
     )
     title: str = Field(
         min_length=1,
-        description="Human title of the policy.",
+        description="政策名称 / human title of the policy",
         examples=["个人住房贷款贷后回访政策（总行）"],
     )
     version: str = Field(
         min_length=1,
-        description="Version label; quote it so YAML keeps it as text.",
+        description="版本号，请加引号以保持为文本 / version label; quote it so YAML keeps it as"
+        " text",
         examples=["2026.1"],
     )
     effective_from: date | None = Field(
-        default=None, description="First day the policy governs loans (inclusive)."
+        default=None,
+        description="生效日期（含当日）/ first day the policy governs loans (inclusive)",
+        examples=["2026-01-01"],
     )
     effective_to: date | None = Field(
-        default=None, description="Last day the policy governs loans (inclusive)."
+        default=None,
+        description="失效日期（含当日）；省略表示长期有效 / last day the policy governs loans"
+        " (inclusive)",
+        examples=["2026-12-31"],
     )
     extends: str | None = Field(
         default=None,
-        description="Path of the parent policy, relative to this file (a branch extends"
-        " its head office).",
+        description="继承的上级政策文件，路径相对本文件（分行政策继承总行或省分行政策）/ path of"
+        " the parent policy, relative to this file (a branch extends its head office)",
         examples=["../head_office.yaml"],
     )
     applies_to: list[str] | None = Field(
         default=None,
-        description="Branch codes this policy governs; omit for every branch.",
+        description="适用的机构代码；省略则适用全部机构 / branch codes this policy governs; omit"
+        " for every branch",
         examples=[["SZ01", "SZ02"]],
     )
-    description: str | None = Field(default=None, description="Free text for readers.")
+    description: str | None = Field(
+        default=None,
+        description="政策说明，供读者参考 / free text for readers",
+        examples=["放款后固定节点回访，按五级分类确定回访频率"],
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -137,23 +152,36 @@ class FieldSpec(_Strict):
     """A snapshot field the policy reads, with its type."""
 
     type: Literal["int", "decimal", "string", "bool", "date", "enum"] = Field(
-        description="Value type; enum needs `values`.", examples=["int", "enum", "date"]
+        description="字段类型：int 整数、decimal 小数、string 文本、bool 是/否、date 日期、enum"
+        " 枚举（需写 values）/ value type; enum needs `values`",
+        examples=["int", "enum", "date"],
     )
     values: list[str] | None = Field(
         default=None,
-        description="Allowed values of an enum field.",
+        description="枚举字段的可选值 / allowed values of an enum field",
         examples=[["residential", "commercial"]],
     )
     default: ScalarValue | None = Field(
-        default=None, description="Value used when a snapshot leaves the field out."
+        default=None,
+        description="快照未提供该字段时使用的默认值 / value used when a snapshot leaves the field"
+        " out",
+        examples=[0, False],
     )
-    min: Decimal | None = Field(default=None, description="Smallest allowed number.")
-    max: Decimal | None = Field(default=None, description="Largest allowed number.")
+    min: Decimal | None = Field(
+        default=None, description="允许的最小值 / smallest allowed number", examples=[0]
+    )
+    max: Decimal | None = Field(
+        default=None, description="允许的最大值 / largest allowed number", examples=[1]
+    )
     required: bool = Field(
         default=False,
-        description="A snapshot without this field is rejected (otherwise it is missing data).",
+        description="必填：为 true 时缺少该字段的快照被拒绝，否则按数据缺失处理 / a snapshot"
+        " without this field is rejected (otherwise it is missing data)",
+        examples=[True],
     )
-    description: str | None = Field(default=None, description="What the field means.")
+    description: str | None = Field(
+        default=None, description="字段含义 / what the field means", examples=["当前逾期天数"]
+    )
     locked: bool = _LOCKED
 
     @model_validator(mode="after")
@@ -172,8 +200,12 @@ class FieldSpec(_Strict):
 class DatedValue(_Strict):
     """One entry of an effective-dated parameter: the value from a date on."""
 
-    from_: date = Field(alias="from", description="First day this value is in force.")
-    value: ScalarValue = Field(description="The value.", examples=[0.25])
+    from_: date = Field(
+        alias="from",
+        description="该值开始生效的日期（含当日）/ first day this value is in force",
+        examples=["2024-05-17"],
+    )
+    value: ScalarValue = Field(description="取值 / the value", examples=[0.25])
 
 
 class Parameter(_Strict):
@@ -183,16 +215,33 @@ class Parameter(_Strict):
     (``[{from: 2024-05-17, value: 0.25}]``) or a mapping with ``value`` or ``values``.
     """
 
-    value: ScalarValue | None = Field(default=None, description="The value, if not dated.")
+    value: ScalarValue | None = Field(
+        default=None, description="参数值（不分日期）/ the value, if not dated",
+        examples=[550, 0.5],
+    )
     values: list[DatedValue] | None = Field(
-        default=None, description="Effective-dated values, in date order."
+        default=None,
+        description="按生效日期取值的列表，日期升序 / effective-dated values, in date order",
+        examples=[[{"from": "2023-08-31", "value": 0.30}, {"from": "2024-05-17", "value": 0.25}]],
     )
     overridable: bool = Field(
-        default=False, description="Branches may override this parameter (within min/max)."
+        default=False,
+        description="允许分行在 min/max 范围内覆盖此参数 / branches may override this parameter"
+        " (within min/max)",
+        examples=[True],
     )
-    min: Decimal | None = Field(default=None, description="Lowest value a branch may set.")
-    max: Decimal | None = Field(default=None, description="Highest value a branch may set.")
-    description: str | None = Field(default=None, description="What the parameter means.")
+    min: Decimal | None = Field(
+        default=None, description="分行可设置的最低值 / lowest value a branch may set",
+        examples=[0.25],
+    )
+    max: Decimal | None = Field(
+        default=None, description="分行可设置的最高值 / highest value a branch may set",
+        examples=[0.8],
+    )
+    description: str | None = Field(
+        default=None, description="参数含义 / what the parameter means",
+        examples=["二套房最低首付比例（按放款日适用）"],
+    )
     locked: bool = _LOCKED
 
     @model_validator(mode="before")
@@ -220,12 +269,18 @@ class Parameter(_Strict):
 class ChecklistItem(_Strict):
     """One thing to check or ask during a follow-up."""
 
-    id: ItemId
-    text: str = Field(min_length=1, description="What to check.", examples=["核实联系方式是否变更"])
+    id: ItemId = Field(
+        description="事项编号，在清单内唯一 / item id, unique within its checklist",
+        examples=["contact_info", "registry_check"],
+    )
+    text: str = Field(
+        min_length=1, description="核查内容 / what to check", examples=["核实联系方式是否变更"]
+    )
     when: str | None = Field(
         default=None,
-        description="Condition; the item is dropped for snapshots where it is false.",
-        examples=['loan_type == "commercial"'],
+        description="适用条件；不成立时该笔贷款的清单去掉此事项 / condition; the item is dropped"
+        " for snapshots where it is false",
+        examples=['loan_type == "commercial"', "is_set(insurance_expiry_date)"],
     )
     locked: bool = _LOCKED
 
@@ -233,55 +288,131 @@ class ChecklistItem(_Strict):
 class Checklist(_Strict):
     """A named list of items, reused by nodes, frequency entries and rules."""
 
-    title: str = Field(min_length=1, examples=["标准电话回访"])
-    items: list[ChecklistItem] = Field(default_factory=list)
+    title: str = Field(
+        min_length=1, description="清单名称 / checklist title", examples=["标准电话回访"]
+    )
+    items: list[ChecklistItem] = Field(
+        default_factory=list,
+        description="清单事项，按回访时询问的顺序；分行政策在此追加事项 / the items, in the order"
+        " asked; a branch adds items here",
+        examples=[[{"id": "contact_info", "text": "核实联系方式是否变更"}]],
+    )
     locked: bool = _LOCKED
 
 
 class TimingNode(_Strict):
     """A one-off follow-up milestone at a fixed time after an anchor date."""
 
-    id: ItemId
-    title: str = Field(min_length=1, examples=["放款后3个月回访"])
-    after: Duration = Field(description="Due this long after the anchor.")
+    id: ItemId = Field(
+        description="节点编号；也是动作 id，回访记录 follow_ups 的 action 用它标记完成 / node id;"
+        " also the action id that follow_ups entries name",
+        examples=["d30", "m3", "y1"],
+    )
+    title: str = Field(
+        min_length=1, description="节点名称 / node title", examples=["放款后3个月回访"]
+    )
+    after: Duration = Field(
+        description="应办日 = 起算日 + after（月末不存在的日期取当月最后一天）/ due this long"
+        " after the anchor",
+        examples=["30 days", "3 months", "1 year"],
+    )
     anchor: str = Field(
-        default="disbursement_date", description="A date field the node counts from."
+        default="disbursement_date",
+        description="起算日字段（任一日期字段），默认放款日 / a date field the node counts from",
+        examples=["disbursement_date", "delinquency_start_date"],
     )
     window: Duration = Field(
-        default=Duration(0, "days"), description="Deadline = due date + window."
+        default=Duration(0, "days"),
+        description="完成时限：最晚完成日 = 应办日 + window / deadline = due date + window",
+        examples=["15 days"],
     )
     lead: Duration = Field(
-        default=Duration(0, "days"), description="Shown as upcoming this long before due."
+        default=Duration(0, "days"),
+        description="提前提示：应办日前 lead 起显示为 upcoming / shown as upcoming this long"
+        " before due",
+        examples=["7 days"],
     )
-    when: str | None = Field(default=None, description="Applicability condition.")
-    channel: Channel = Field(description="How the follow-up is made.", examples=["phone"])
-    checklist: str | None = Field(default=None, description="Checklist id to use.")
-    kind: str = Field(default="follow_up", description="Action kind reported to loan systems.")
-    severity: Severity = Field(default="medium", description="How serious a miss is.")
+    when: str | None = Field(
+        default=None,
+        description="适用条件；不成立时本节点不适用 / applicability condition",
+        examples=['loan_type == "commercial"'],
+    )
+    channel: Channel = Field(
+        description="回访渠道 / how the follow-up is made", examples=["phone", "site_visit"]
+    )
+    checklist: str | None = Field(
+        default=None, description="使用的核查清单 id / checklist id to use",
+        examples=["standard_call"],
+    )
+    kind: str = Field(
+        default="follow_up",
+        description="动作类型，报告给贷款系统 / action kind reported to loan systems",
+        examples=["follow_up"],
+    )
+    severity: Severity = Field(
+        default="medium",
+        description="未按时完成的严重程度 / how serious a miss is",
+        examples=["high"],
+    )
     locked: bool = _LOCKED
 
 
 class RiskTier(_Strict):
     """A risk tier; tiers are tried in order and the first whose `when` holds wins."""
 
-    tier: ItemId = Field(examples=["high", "关注"])
-    when: str | None = Field(
-        default=None, description="Condition; a tier without one is the default."
+    tier: ItemId = Field(
+        description="等级名称，例如五级分类 正常/关注/次级/可疑/损失 / tier name",
+        examples=["关注", "high"],
     )
-    description: str | None = None
+    when: str | None = Field(
+        default=None,
+        description="条件；按顺序第一个成立的等级生效，没有 when 的等级为默认等级 / condition;"
+        " a tier without one is the default",
+        examples=["days_past_due > 90"],
+    )
+    description: str | None = Field(
+        default=None, description="说明 / free text for readers",
+        examples=["逾期超过90天（次级）"],
+    )
     locked: bool = _LOCKED
 
 
 class FrequencyEntry(_Strict):
     """Recurring follow-up for one tier, counted from the latest follow-up."""
 
-    every: Duration = Field(description="Interval between follow-ups.", examples=["3 months"])
-    channel: Channel
-    checklist: str | None = None
-    window: Duration = Field(default=Duration(0, "days"))
-    lead: Duration = Field(default=Duration(0, "days"))
-    title: str | None = Field(default=None, examples=["高风险客户月度上门回访"])
-    severity: Severity = "medium"
+    every: Duration = Field(
+        description="回访间隔：从最近一次任何回访（没有则从放款日）起算 / interval, counted from"
+        " the latest follow-up of any kind (else disbursement)",
+        examples=["3 months", "1 month"],
+    )
+    channel: Channel = Field(
+        description="回访渠道 / how the follow-up is made", examples=["robot_call", "phone"]
+    )
+    checklist: str | None = Field(
+        default=None, description="使用的核查清单 id / checklist id to use",
+        examples=["standard_call"],
+    )
+    window: Duration = Field(
+        default=Duration(0, "days"),
+        description="完成时限：最晚完成日 = 应办日 + window / deadline = due date + window",
+        examples=["15 days"],
+    )
+    lead: Duration = Field(
+        default=Duration(0, "days"),
+        description="提前提示：应办日前 lead 起显示为 upcoming / shown as upcoming this long"
+        " before due",
+        examples=["7 days"],
+    )
+    title: str | None = Field(
+        default=None,
+        description="动作名称，默认“定期回访（等级）” / action title",
+        examples=["高风险客户月度上门回访"],
+    )
+    severity: Severity = Field(
+        default="medium",
+        description="未按时完成的严重程度 / how serious a miss is",
+        examples=["high"],
+    )
     locked: bool = _LOCKED
 
 
@@ -290,37 +421,88 @@ class RuleAction(_Strict):
 
     kind: str = Field(
         min_length=1,
-        description="Action kind.",
+        description="动作类型，报告给贷款系统 / action kind",
         examples=["regulatory_review", "live_contact", "written_notice"],
     )
     anchor: str | None = Field(
-        default=None, description="Date field the action counts from; default: as_of."
+        default=None,
+        description="起算日字段；省略则从评估日 as_of 起算 / date field the action counts from;"
+        " default: as_of",
+        examples=["delinquency_start_date", "insurance_expiry_date"],
     )
-    after: Duration = Field(default=Duration(0, "days"))
-    window: Duration = Field(default=Duration(0, "days"))
-    lead: Duration = Field(default=Duration(0, "days"))
-    channel: Channel | None = None
-    checklist: str | None = None
+    after: Duration = Field(
+        default=Duration(0, "days"),
+        description="应办日 = 起算日 + after / due this long after the anchor",
+        examples=["10 days", "36 days"],
+    )
+    window: Duration = Field(
+        default=Duration(0, "days"),
+        description="完成时限：最晚完成日 = 应办日 + window / deadline = due date + window",
+        examples=["5 days"],
+    )
+    lead: Duration = Field(
+        default=Duration(0, "days"),
+        description="再次到期前提前提示（用于 repeat）/ shown as upcoming this long before a"
+        " repeat is due",
+        examples=["7 days"],
+    )
+    channel: Channel | None = Field(
+        default=None, description="办理渠道 / how the action is carried out",
+        examples=["in_branch", "letter"],
+    )
+    checklist: str | None = Field(
+        default=None, description="使用的核查清单 id / checklist id to use",
+        examples=["regulatory_review"],
+    )
 
 
 class Rule(_Strict):
     """A condition (regulatory, risk or service) and the action it requires."""
 
-    id: ItemId
-    title: str | None = Field(default=None, examples=["二套房认定核查"])
-    category: Literal["regulatory", "risk", "service"] = "risk"
-    severity: Severity = "medium"
+    id: ItemId = Field(
+        description="规则编号；也是动作 id，回访记录 follow_ups 的 action 用它标记完成 / rule id;"
+        " also the action id that follow_ups entries name",
+        examples=["second_home_misclassified", "律师函"],
+    )
+    title: str | None = Field(
+        default=None, description="规则名称 / rule title", examples=["二套房认定核查"]
+    )
+    category: Literal["regulatory", "risk", "service"] = Field(
+        default="risk",
+        description="类别：regulatory 监管、risk 风险、service 服务 / category",
+        examples=["regulatory"],
+    )
+    severity: Severity = Field(
+        default="medium",
+        description="未按时完成的严重程度 / how serious a miss is",
+        examples=["critical"],
+    )
     when: str = Field(
-        description="Condition; the action is required while it holds.",
+        description="条件：成立即要求行动；因数据缺失无法判断时报告 data_missing / condition;"
+        " the action is required while it holds",
         examples=["homes_owned_in_city >= 2 and declared_home_order == 1"],
     )
-    action: RuleAction
-    reference: str | None = Field(default=None, examples=["认房不认贷 (2023-08)"])
+    action: RuleAction = Field(
+        description="条件成立时要求的动作 / what the rule requires",
+        examples=[{"kind": "regulatory_review", "after": "10 days", "channel": "in_branch",
+                   "checklist": "regulatory_review"}],
+    )
+    reference: str | None = Field(
+        default=None,
+        description="依据：法规或制度条款 / the regulation or internal rule behind it",
+        examples=["认房不认贷 (2023-08)"],
+    )
     cooldown: Duration | None = Field(
-        default=None, description="Not emitted while as_of < last completion + cooldown."
+        default=None,
+        description="冷却期：上次完成后这段时间内不再要求 / not emitted while as_of < last"
+        " completion + cooldown",
+        examples=["180 days"],
     )
     repeat: Duration | None = Field(
-        default=None, description="Due again at last completion + repeat while `when` holds."
+        default=None,
+        description="重复周期：条件仍成立时，上次完成后这段时间再次到期 / due again at last"
+        " completion + repeat while `when` holds",
+        examples=["180 days", "1 year"],
     )
     locked: bool = _LOCKED
 
@@ -332,15 +514,58 @@ class PolicyDocument(_Strict):
         extra="forbid",
         frozen=True,
         title="followup-policy policy (format 1)",
-        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
 
-    format: Literal[1] = Field(default=1, description="Format version; only 1 exists.")
-    policy: PolicyHeader
-    fields: dict[str, FieldSpec] = Field(default_factory=dict)
-    parameters: dict[str, Parameter] = Field(default_factory=dict)
-    checklists: dict[str, Checklist] = Field(default_factory=dict)
-    timing_nodes: list[TimingNode] = Field(default_factory=list)
-    risk_tiers: list[RiskTier] | None = None
-    frequency: dict[str, FrequencyEntry] = Field(default_factory=dict)
-    rules: list[Rule] = Field(default_factory=list)
+    format: Literal[1] = Field(
+        default=1, description="格式版本，目前只有 1 / format version; only 1 exists",
+        examples=[1],
+    )
+    policy: PolicyHeader = Field(
+        description="政策头：编号、名称、版本、生效期、继承的上级政策 / id, title, version,"
+        " dates and parent of the policy",
+    )
+    fields: dict[str, FieldSpec] = Field(
+        default_factory=dict,
+        description="本政策从借款人快照读取的字段及其类型 / snapshot fields the policy reads,"
+        " with their types",
+        examples=[{"days_past_due": {"type": "int", "default": 0, "min": 0,
+                                     "description": "当前逾期天数"}}],
+    )
+    parameters: dict[str, Parameter] = Field(
+        default_factory=dict,
+        description="命名常量，可按生效日期取值；条件中写 params.名称 / named constants,"
+        " optionally effective-dated; params.NAME in conditions",
+        examples=[{"high_risk_score": 550,
+                   "second_home_min_down_payment": [{"from": "2024-05-17", "value": 0.25}]}],
+    )
+    checklists: dict[str, Checklist] = Field(
+        default_factory=dict,
+        description="核查清单，按 id 被节点、定期回访和规则引用 / named checklists used by nodes,"
+        " frequency entries and rules",
+        examples=[{"standard_call": {"title": "标准电话回访", "items": [
+            {"id": "contact_info", "text": "核实联系方式是否变更"}]}}],
+    )
+    timing_nodes: list[TimingNode] = Field(
+        default_factory=list,
+        description="放款后的固定回访节点（一次性）/ one-off follow-ups at fixed times after an"
+        " anchor date",
+        examples=[[{"id": "m3", "title": "放款后3个月回访", "after": "3 months",
+                    "window": "15 days", "channel": "phone", "checklist": "standard_call"}]],
+    )
+    risk_tiers: list[RiskTier] | None = Field(
+        default=None,
+        description="风险等级，按顺序第一个条件成立的生效；省略时以快照字段 risk_tier 为等级 /"
+        " risk tiers, first match wins; without them the snapshot field risk_tier is the tier",
+        examples=[[{"tier": "关注", "when": "days_past_due > 0"}, {"tier": "正常"}]],
+    )
+    frequency: dict[str, FrequencyEntry] = Field(
+        default_factory=dict,
+        description="按风险等级的定期回访（动作 id 为 frequency），每个可能出现的等级都需要一项 /"
+        " recurring follow-up per tier (action id 'frequency')",
+        examples=[{"正常": {"every": "12 months", "channel": "robot_call"}}],
+    )
+    rules: list[Rule] = Field(
+        default_factory=list,
+        description="监管、风险和服务规则：条件成立即要求行动 / regulatory, risk and service"
+        " rules: condition -> required action",
+    )
