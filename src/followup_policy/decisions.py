@@ -26,18 +26,20 @@ ActionSource = Literal["timing_node", "frequency", "rule"]
 ActionStatus = Literal["upcoming", "due", "overdue"]
 
 
-class _Frozen(BaseModel):
+class FrozenModel(BaseModel):
+    """Base of the immutable output models (decisions, explanations)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ChecklistEntry(_Frozen):
+class ChecklistEntry(FrozenModel):
     """One checklist item that applies to this loan."""
 
     id: str
     text: str
 
 
-class Action(_Frozen):
+class Action(FrozenModel):
     """A follow-up the policy requires for a loan, with its dates and reasons."""
 
     id: str
@@ -56,7 +58,7 @@ class Action(_Frozen):
     reasons: tuple[str, ...] = ()
 
 
-class Finding(_Frozen):
+class Finding(FrozenModel):
     """Something the evaluation could not decide, e.g. a check that lacked data."""
 
     rule: str
@@ -65,7 +67,7 @@ class Finding(_Frozen):
     message: str
 
 
-class Decision(_Frozen):
+class Decision(FrozenModel):
     """Everything a policy requires for one loan on one date."""
 
     loan_id: str
@@ -82,7 +84,7 @@ class Decision(_Frozen):
         return next((a for a in self.actions if a.id == action_id), None)
 
 
-class RecordError(_Frozen):
+class RecordError(FrozenModel):
     """A batch input record that could not be evaluated; it is reported, never dropped."""
 
     index: int

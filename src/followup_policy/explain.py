@@ -12,9 +12,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
-from .decisions import Decision
+from .decisions import Decision, FrozenModel
 from .evaluation import Note, evaluate_with_notes
 from .expressions import Condition, Trace
 from .policy import Policy
@@ -25,11 +25,7 @@ __all__ = ["ConditionPart", "ExplainedCondition", "ExplainedElement", "Explanati
 Truth = Literal["true", "false", "unknown"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ConditionPart(_Frozen):
+class ConditionPart(FrozenModel):
     """One sub-expression of a condition and the value it had (``null``: unknown)."""
 
     text: str
@@ -37,7 +33,7 @@ class ConditionPart(_Frozen):
     parts: tuple[ConditionPart, ...] = ()
 
 
-class ExplainedCondition(_Frozen):
+class ExplainedCondition(FrozenModel):
     """A ``when`` with its three-valued result and every field value it read."""
 
     text: str
@@ -47,7 +43,7 @@ class ExplainedCondition(_Frozen):
     parts: tuple[ConditionPart, ...] = ()
 
 
-class ExplainedElement(_Frozen):
+class ExplainedElement(FrozenModel):
     """What one policy element did for this loan, and why."""
 
     kind: str
@@ -56,10 +52,10 @@ class ExplainedElement(_Frozen):
     outcome: str
     summary: str
     condition: ExplainedCondition | None = None
-    dates: dict[str, date] = {}
+    dates: dict[str, date] = Field(default_factory=dict)
 
 
-class Explanation(_Frozen):
+class Explanation(FrozenModel):
     """The decision for one loan together with the reasoning behind it."""
 
     decision: Decision

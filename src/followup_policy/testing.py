@@ -46,7 +46,7 @@ from .explain import ExplainedElement, Explanation
 from .loading import YMap, YNode, location_of, node_at, read_yaml_file, to_plain
 from .policy import Policy
 from .schema import CHANNELS, SEVERITIES
-from .snapshots import BUILTIN_KEYS
+from .snapshots import BUILTIN_KEYS, coerce_date
 
 __all__ = [
     "EXIT_ERROR",
@@ -97,14 +97,11 @@ def _as_date(value: Any) -> Any:
     """A date written ``2026-11-28`` (quoted or not); anything else is refused clearly."""
     if isinstance(value, datetime):
         raise ValueError("write a date as YYYY-MM-DD, without a time of day")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-28")
+    try:
+        return coerce_date(value)  # the same rule as for snapshots
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-28") from None
 
 
 Text = Annotated[str, BeforeValidator(_as_text), Field(min_length=1)]
