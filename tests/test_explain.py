@@ -31,6 +31,12 @@ def test_explanation_carries_the_same_decision(head_office: fp.Policy) -> None:
             loan, as_of=AS_OF)
 
 
+def test_evaluate_with_explain_true_returns_the_explanation(head_office: fp.Policy) -> None:
+    explanation = head_office.evaluate(LOAN, as_of=AS_OF, explain=True)
+    assert explanation.decision == head_office.evaluate(LOAN, as_of=AS_OF)
+    assert explanation.element("rule", "second_home_misclassified") is not None
+
+
 def test_unknown_second_home_check_names_the_missing_field(head_office: fp.Policy) -> None:
     explanation = head_office.explain(LOAN, as_of=AS_OF)
     element = explanation.element("rule", "second_home_misclassified")

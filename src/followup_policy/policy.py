@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .decisions import ChecklistEntry, Decision, RecordError
 from .durations import Duration
@@ -199,12 +199,25 @@ class Policy:
     def parameters(self) -> Parameters:
         return self._parameters
 
-    def evaluate(self, snapshot: Any, as_of: date | None = None) -> Decision:
+    @overload
+    def evaluate(self, snapshot: Any, as_of: date | None = None, *,
+                 explain: Literal[False] = False) -> Decision: ...
+
+    @overload
+    def evaluate(self, snapshot: Any, as_of: date | None = None, *,
+                 explain: Literal[True]) -> Explanation: ...
+
+    def evaluate(self, snapshot: Any, as_of: date | None = None, *,
+                 explain: bool = False) -> Decision | Explanation:
         """The actions this policy requires for one loan.
 
         ``as_of`` defaults to the snapshot's own ``as_of``; one of the two is needed.
-        Raises :class:`SnapshotError` for a snapshot that does not fit ``fields``.
+        With ``explain=True`` it returns the :class:`Explanation` (see :meth:`explain`),
+        whose ``decision`` is the same decision. Raises :class:`SnapshotError` for a
+        snapshot that does not fit ``fields``.
         """
+        if explain:
+            return self.explain(snapshot, as_of)
         from .evaluation import evaluate
 
         return evaluate(self, self._reader.read(snapshot), as_of)
