@@ -19,13 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any, Final, Literal
 
 from .compiling import compile_policy
 from .errors import Location
-from .layering import normalize_parameter, read_policy_tree, short_file_names
+from .layering import normalize_parameter, read_policy_tree, short_file_names, show_value
 from .loading import YMap, YNode, YScalar, YSeq, to_plain
 
 __all__ = ["Difference", "diff_policies", "diff_trees", "format_differences"]
@@ -95,7 +93,7 @@ def format_differences(differences: Sequence[Difference]) -> str:
     lines = []
     for d in differences:
         if d.kind == "changed":
-            lines.append(f"changed {d.path}: {_show(d.old)} -> {_show(d.new)}"
+            lines.append(f"changed {d.path}: {show_value(d.old)} -> {show_value(d.new)}"
                          f" ({where(d.old_location)} -> {where(d.new_location)})")
         elif d.kind == "added":
             lines.append(f"added   {d.path}{_summary(d.new)} ({where(d.new_location)})")
@@ -176,25 +174,9 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal | int | str):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
 def _summary(value: Any) -> str:
     """A whole added or removed item is named by its title; a value is shown."""
     if isinstance(value, dict):
         label = value.get("title") or value.get("text")
         return f" '{label}'" if isinstance(label, str) else ""
-    return f": {_show(value)}"
+    return f": {show_value(value)}"

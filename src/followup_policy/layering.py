@@ -61,6 +61,7 @@ __all__ = [
     "read_policy_chain",
     "read_policy_tree",
     "short_file_names",
+    "show_value",
 ]
 
 _SEVERITY_RANK: Final = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -488,12 +489,12 @@ class _Merger:
             return
         where = found.node.location if found is not None else item.location
         if found is not None:
-            change = f"changes the inherited `{key}: {_show(old)}` ({where})"
+            change = f"changes the inherited `{key}: {show_value(old)}` ({where})"
         elif old is not None:
-            change = f"changes the inherited default `{_show(old)}` ({what} at {where})"
+            change = f"changes the inherited default `{show_value(old)}` ({what} at {where})"
         else:
             change = f"is added to an item inherited without one ({where})"
-        self.report(entry.node.location, f"{what}: `{key}: {_show(new)}` {change};"
+        self.report(entry.node.location, f"{what}: `{key}: {show_value(new)}` {change};"
                     f" {_FIXED_WHY[key]}", where)
 
     def check_duration(self, kind: _Kind, what: str, key: str, found: YEntry | None,
@@ -512,12 +513,12 @@ class _Merger:
             return
         where = found.node.location if found is not None else item.location
         if found is not None and not _is_null(found.node):
-            shown = f"{_show(to_plain(found.node))} ({where})"
+            shown = f"{show_value(to_plain(found.node))} ({where})"
         elif key == "cooldown":
             shown = f"{what} without a cooldown ({where})"
         else:
             shown = f"default {old} ({what} at {where})"
-        change = f"{key} {_show(to_plain(entry.node))}" if new is not None else \
+        change = f"{key} {show_value(to_plain(entry.node))}" if new is not None else \
             f"`{key}: null` (no {key})"
         self.report(entry.node.location, f"{what}: {change} {verb} the inherited {shown};"
                     f" a branch may only {advice} it", where)
@@ -549,7 +550,7 @@ class _Merger:
             return
         where = found.node.location if found is not None else locked_by
         self.report(entry.node.location, f"{what} is locked ({locked_by}); a branch may not"
-                    f" change `{prefix}{key}` (inherited {_show(old)} at {where})", where)
+                    f" change `{prefix}{key}` (inherited {show_value(old)} at {where})", where)
 
     def check_checklist_swaps(self, merged: YNode) -> None:
         """An item may name another checklist only if it keeps every inherited item."""
@@ -670,7 +671,8 @@ def _number(value: Any) -> Decimal | None:
     return Decimal(value)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A policy value as an author would write it in YAML (for messages and diffs)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -678,9 +680,9 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return value if value.strip() == value and value else repr(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {show_value(v)}" for k, v in value.items()) + "}"
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
