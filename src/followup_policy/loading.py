@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final, TypeAlias
 
 import yaml
@@ -49,6 +50,7 @@ __all__ = [
     "parse_yaml",
     "read_yaml_file",
     "to_plain",
+    "yaml_files_under",
 ]
 
 MAX_FILE_BYTES: Final = 5 * 1024 * 1024
@@ -712,3 +714,9 @@ def location_of(root: YNode, path: Sequence[str | int], *, key: bool = False) ->
     if complete and key and entry is not None:
         return entry.key_location
     return node.location
+
+
+def yaml_files_under(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every ``*.yaml`` / ``*.yml`` file below ``folder``, in path order."""
+    return sorted(p for p in Path(folder).rglob("*")
+                  if p.suffix in (".yaml", ".yml") and p.is_file())

@@ -22,7 +22,7 @@ from typing import Any
 from .decisions import Decision
 from .errors import Issue, Location, PolicyError, PolicyLoadError
 from .layering import origin_of
-from .loading import read_yaml_file
+from .loading import read_yaml_file, yaml_files_under
 from .policy import Policy
 
 __all__ = ["PolicyRepository"]
@@ -57,9 +57,7 @@ class PolicyRepository:
         folder = Path(path)
         if not folder.is_dir():
             raise PolicyError(f"{os.fspath(path)} is not a directory of policies")
-        files = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml")
-                       and p.is_file())
-        return cls.from_files(files)
+        return cls.from_files(yaml_files_under(folder))
 
     @classmethod
     def from_files(cls, paths: Iterable[str | os.PathLike[str]]) -> PolicyRepository:

@@ -43,7 +43,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .decisions import Action, Decision
 from .errors import Issue, Location, PolicyError, PolicyLoadError, SnapshotError, did_you_mean
 from .explain import ExplainedElement, Explanation
-from .loading import YMap, YNode, location_of, node_at, read_yaml_file, to_plain
+from .loading import (
+    YMap,
+    YNode,
+    location_of,
+    node_at,
+    read_yaml_file,
+    to_plain,
+    yaml_files_under,
+)
 from .policy import Policy
 from .schema import CHANNELS, SEVERITIES
 from .snapshots import BUILTIN_KEYS, coerce_date
@@ -279,7 +287,7 @@ def _case_files(paths: Iterable[str | os.PathLike[str]], issues: list[Issue]) ->
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            found = yaml_files_under(path)
             if not found:
                 issues.append(Issue(str(path), 1, 1, "no test case files (*.yaml) here"))
         elif path.exists():
