@@ -20,10 +20,12 @@ from typing import IO, Any
 
 from . import __version__
 from .errors import PolicyError, PolicyLoadError, SnapshotError
+from .loading import yaml_files_under
 from .output import OutputFormat, make_writer
 from .policy import Policy
 from .records import InputFormat, Record, Unreadable, guess_format, read_records
 from .schema_export import policy_json_schema
+from .snapshots import loan_id_of
 
 __all__ = ["main", "run"]
 
@@ -140,7 +142,7 @@ def _policy_files(paths: Sequence[str]) -> Iterator[Path]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            yield from yaml_files_under(path)
         else:
             yield path
 
@@ -252,15 +254,21 @@ def _evaluate_record(policy: Policy, record: Record, as_of: date | None,
                      rejects: IO[str]) -> Any:
     data = record.data
     try:
-        if as_of is None and not (isinstance(data, dict) and data.get("as_of")):
-            as_of = date.today()  # the command line's default; the library never reads a clock
-        return policy.evaluate(data, as_of=as_of)
+        return policy.evaluate(data, as_of=_as_of_for(data, as_of))
     except SnapshotError as exc:
-        loan_id = exc.loan_id
-        if loan_id is None and isinstance(data, dict) and isinstance(data.get("loan_id"), str):
-            loan_id = data["loan_id"]
+        loan_id = exc.loan_id if exc.loan_id is not None else loan_id_of(data)
         _reject(rejects, record.index, record.line, loan_id, str(exc), exc.field)
         return None
+
+
+def _as_of_for(data: Any, as_of: date | None) -> date | None:
+    """``--as-of``, else the snapshot's own ``as_of``, else today.
+
+    Only the command line falls back to the clock; the library never reads it.
+    """
+    if as_of is None and not (isinstance(data, dict) and data.get("as_of")):
+        return date.today()
+    return as_of
 
 
 def _reject(stream: IO[str], index: int, line: int | None, loan_id: str | None, message: str,
@@ -287,11 +295,8 @@ def _explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: 
                 continue
             if str(item.data.get("loan_id")) != args.loan:
                 continue
-            as_of = args.as_of
-            if as_of is None and not item.data.get("as_of"):
-                as_of = date.today()
             try:
-                explanation = policy.explain(item.data, as_of=as_of)
+                explanation = policy.explain(item.data, as_of=_as_of_for(item.data, args.as_of))
             except SnapshotError as exc:
                 stderr.write(f"followup-policy: {exc}\n")
                 return EXIT_REJECTED

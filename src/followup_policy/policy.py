@@ -18,7 +18,7 @@ from .durations import Duration
 from .errors import SnapshotError
 from .expressions import Condition, ValueType
 from .schema import PolicyDocument
-from .snapshots import SnapshotReader
+from .snapshots import SnapshotReader, loan_id_of
 
 if TYPE_CHECKING:
     from .explain import Explanation
@@ -250,15 +250,7 @@ class Policy:
             except SnapshotError as exc:
                 yield RecordError(
                     index=index,
-                    loan_id=exc.loan_id if exc.loan_id is not None else _guess_loan_id(raw),
+                    loan_id=exc.loan_id if exc.loan_id is not None else loan_id_of(raw),
                     field=exc.field,
                     message=str(exc),
                 )
-
-
-def _guess_loan_id(raw: Any) -> str | None:
-    if isinstance(raw, Mapping):
-        value = raw.get("loan_id")
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value)
-    return None

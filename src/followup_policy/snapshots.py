@@ -22,7 +22,14 @@ from pydantic import BaseModel
 from .errors import SnapshotError, did_you_mean
 from .schema import FieldSpec
 
-__all__ = ["BUILTIN_KEYS", "FieldCoercer", "FollowUp", "SnapshotReader", "coerce_date"]
+__all__ = [
+    "BUILTIN_KEYS",
+    "FieldCoercer",
+    "FollowUp",
+    "SnapshotReader",
+    "coerce_date",
+    "loan_id_of",
+]
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 BUILTIN_KEYS = frozenset({"loan_id", "disbursement_date", "as_of", "follow_ups"})
@@ -106,6 +113,15 @@ def _as_mapping(raw: Any) -> Mapping[str, Any]:
     if isinstance(raw, BaseModel):
         return raw.model_dump()
     raise SnapshotError(f"a snapshot must be a mapping, got {type(raw).__name__}")
+
+
+def loan_id_of(raw: Any) -> str | None:
+    """The loan id of a raw record, if it has a usable one (for reporting a bad record)."""
+    if isinstance(raw, Mapping):
+        value = raw.get("loan_id")
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return None
 
 
 def _is_blank(value: Any) -> bool:
