@@ -131,14 +131,20 @@ def _holds(condition: Condition, values: dict[str, Any], owner: str,
     """The condition's value; an unknown result is recorded as missing data."""
     result = condition(values)
     if result is None:
-        missing = condition.missing_fields(values)
-        why = (f"missing {', '.join(missing)}" if missing
-               else "no field is missing; a value made it undefined (e.g. a division by zero)")
-        findings.append(Finding.model_construct(
-            rule=owner, kind="data_missing", fields=tuple(missing),
-            message=f"'{condition.text}' could not be decided: {why}",
-        ))
+        _record_unknown(condition, values, owner, findings)
     return result
+
+
+def _record_unknown(condition: Condition, values: dict[str, Any], owner: str,
+                    findings: list[Finding]) -> None:
+    """A `data_missing` finding naming the fields that left ``condition`` unknown."""
+    missing = condition.missing_fields(values)
+    why = (f"missing {', '.join(missing)}" if missing
+           else "no field is missing; a value made it undefined (e.g. a division by zero)")
+    findings.append(Finding.model_construct(
+        rule=owner, kind="data_missing", fields=tuple(missing),
+        message=f"'{condition.text}' could not be decided: {why}",
+    ))
 
 
 def _note_condition(notes: Notes, kind: NoteKind, owner: str, condition: Condition,
@@ -217,7 +223,7 @@ def _checklist(checklist: CompiledChecklist | None, values: dict[str, Any],
                                       f"dropped: '{item.when.text}' is false", item.when))
                 continue
             if result is None:  # keep the item: better asked than silently skipped
-                _holds(item.when, values, owner, findings)
+                _record_unknown(item.when, values, owner, findings)
         if notes is not None:
             notes.append(Note("checklist_item", owner, "kept", "kept", item.when))
         entries.append(item.entry)
