@@ -271,7 +271,7 @@ class _Compiler:
         checklists = self.compile_checklists(shape, env)
         nodes = self.compile_nodes(shape, env, checklists)
         tiers = self.compile_tiers(shape, tier_env)
-        frequency = self.compile_frequency(shape, checklists, tier_names, tier_field)
+        frequency = self.compile_frequency(shape, checklists, tier_names)
         rules = self.compile_rules(shape, env, checklists)
         self.check_unique_action_ids(shape)
         if self.issues or shape.header is None:
@@ -420,8 +420,7 @@ class _Compiler:
                      for path, tier in shape.risk_tiers)
 
     def compile_frequency(self, shape: _Shape, checklists: Mapping[str, CompiledChecklist],
-                          tier_names: Sequence[str], tier_field: str | None
-                          ) -> dict[str, CompiledFrequency]:
+                          tier_names: Sequence[str]) -> dict[str, CompiledFrequency]:
         compiled = {}
         for tier, entry in shape.frequency.items():
             path: Path = ("frequency", tier)
@@ -441,7 +440,6 @@ class _Compiler:
                     self.report(("frequency",), f"tier '{tier}' has no frequency entry; every"
                                 f" tier that can occur needs one (tiers from {where[-1]})",
                                 key=True)
-        del tier_field
         return compiled
 
     def compile_rules(self, shape: _Shape, env: Environment,

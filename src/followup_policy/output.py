@@ -61,7 +61,7 @@ def _rows(decision: Decision) -> list[list[str]]:
     head = [decision.loan_id, decision.as_of.isoformat(), decision.tier or ""]
     tail = [findings, decision.policy_id, decision.policy_version]
     if not decision.actions:
-        return [head + [""] * 11 + tail]
+        return [head + [""] * (len(CSV_COLUMNS) - len(head) - len(tail)) + tail]
     return [
         head + [a.id, a.source, a.kind, a.title, a.status, a.due_date.isoformat(),
                 a.deadline.isoformat(), a.channel or "", a.severity,
