@@ -38,8 +38,8 @@ def _version(folder: Path, name: str, *, version: str, period: str, extra: str =
 def test_the_shipped_policies_form_a_repository(repo: fp.PolicyRepository) -> None:
     assert [p.id for p in repo.policies] == [
         "cd-branch-mortgage", "gd-province-mortgage", "gz-branch-mortgage",
-        "head-office-mortgage", "sz-branch-mortgage"]
-    assert len(repo) == 5 and list(repo) == list(repo.policies)
+        "head-office-mortgage", "sz-branch-mortgage", "us-regulation-x-example"]
+    assert len(repo) == 6 and list(repo) == list(repo.policies)
 
 
 @pytest.mark.parametrize(("branch", "expected"), [
@@ -49,6 +49,7 @@ def test_the_shipped_policies_form_a_repository(repo: fp.PolicyRepository) -> No
     ("FS01", "gd-province-mortgage"),  # the province's own list
     ("GZ01", "gz-branch-mortgage"),    # the city, which extends the province
     ("BJ01", "head-office-mortgage"),  # named by no one: the policy without applies_to
+    ("US01", "us-regulation-x-example"),  # the US book, under the US example policy
 ])
 def test_policy_for_a_branch(repo: fp.PolicyRepository, branch: str, expected: str) -> None:
     assert repo.policy_for(branch, date(2026, 3, 1)).id == expected
