@@ -20,7 +20,7 @@ CASES: list[tuple[str, str, list[tuple[int, int, str, str | None]]]] = [
     ("bad duration", "timing_nodes:\n  - {id: m3, title: t, after: 3 monts, channel: phone}\n",
      [(6, 31, "'3 monts' is not a duration", None)]),
     ("bad channel", "timing_nodes:\n  - {id: m3, title: t, after: 3 months, channel: phnoe}\n",
-     [(6, 50, "'phnoe' is not allowed for 'channel'", "phone")]),
+     [(6, 50, "unknown channel 'phnoe'", "phone")]),
     ("missing required key", "timing_nodes:\n  - {id: m3, title: t, channel: phone}\n",
      [(6, 5, "missing required key 'after'", None)]),
     ("bad severity",

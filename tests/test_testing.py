@@ -154,8 +154,9 @@ def test_mistakes_are_located_with_suggestions(folder: Path) -> None:
         f"{f}:15:13: '正长' is not a risk tier of the policy; tiers: 关注, 正常",
         f"{f}:17:16: 'm33' is not an action of the policy: use a timing node id, a rule id or"
         " 'frequency' (did you mean 'm3'?)",
-        f"{f}:18:29: 'phon' is not a channel; use one of: phone, robot_call, sms, site_visit,"
-        " video_call, letter, email, app_message, wechat, in_branch (did you mean 'phone'?)",
+        f"{f}:18:29: 'phon' is not a channel; use one of: site_visit, in_branch,"
+        " video_call, phone, robot_call, sms, letter, email, app_message, wechat"
+        " (did you mean 'phone'?)",
         f"{f}:18:47: 'contct' is not an item of the checklist of 'm3'; items: contact, use"
         " (did you mean 'contact'?)",
         f"{f}:19:16: 'overdue_cal' is not an action of the policy: use a timing node id, a rule"

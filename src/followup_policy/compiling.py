@@ -20,6 +20,13 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from .completion import (
+    BUILTIN_CHANNEL_COVERS,
+    BUILTIN_OUTCOMES,
+    accepted_channels,
+    channel_completes,
+    outcome_table,
+)
 from .decisions import ChecklistEntry
 from .errors import ConditionError, Issue, Location, PolicyLoadError, did_you_mean
 from .expressions import (
@@ -35,10 +42,14 @@ from .expressions import (
 )
 from .loading import YMap, YNode, YScalar, YSeq, location_of, node_at, to_plain
 from .policy import (
+    CompiledChannel,
     CompiledChecklist,
+    CompiledCompletion,
+    CompiledEscalation,
     CompiledFrequency,
     CompiledItem,
     CompiledNode,
+    CompiledOutcome,
     CompiledRule,
     CompiledTier,
     Parameters,
@@ -46,9 +57,12 @@ from .policy import (
     PolicyParts,
 )
 from .schema import (
+    ChannelSpec,
     Checklist,
+    Escalation,
     FieldSpec,
     FrequencyEntry,
+    OutcomeSpec,
     Parameter,
     PolicyDocument,
     PolicyHeader,
@@ -64,6 +78,8 @@ Path = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 _MAP_SECTIONS: dict[str, type[BaseModel]] = {
+    "channels": ChannelSpec,
+    "outcomes": OutcomeSpec,
     "fields": FieldSpec,
     "parameters": Parameter,
     "checklists": Checklist,
@@ -89,6 +105,8 @@ class _Shape:
     """The items that passed shape validation, each with its path in the YAML."""
 
     header: PolicyHeader | None = None
+    channels: dict[str, ChannelSpec] = field(default_factory=dict)
+    outcomes: dict[str, OutcomeSpec] = field(default_factory=dict)
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     parameters: dict[str, Parameter] = field(default_factory=dict)
     checklists: dict[str, Checklist] = field(default_factory=dict)
@@ -102,6 +120,8 @@ class _Shape:
         return PolicyDocument.model_construct(
             format=1,
             policy=self.header,
+            channels=self.channels,
+            outcomes=self.outcomes,
             fields=self.fields,
             parameters=self.parameters,
             checklists=self.checklists,
@@ -269,16 +289,21 @@ class _Compiler:
         tier_env = Environment(fields=dict(base_fields), params=parameters)
         env = Environment(fields={**base_fields, "tier": tier_type}, params=parameters)
         checklists = self.compile_checklists(shape, env)
-        nodes = self.compile_nodes(shape, env, checklists)
+        channels, outcomes = self.compile_channels(shape), self.compile_outcomes(shape)
+        done = _Completing(channels, frozenset(o for o, c in outcomes.items() if c.completes))
+        nodes = self.compile_nodes(shape, env, checklists, done)
         tiers = self.compile_tiers(shape, tier_env)
-        frequency = self.compile_frequency(shape, checklists, tier_names)
-        rules = self.compile_rules(shape, env, checklists)
+        frequency = self.compile_frequency(shape, checklists, tier_names, done)
+        rules = self.compile_rules(shape, env, checklists, done)
         self.check_unique_action_ids(shape)
         if self.issues or shape.header is None:
             return None
         document = shape.document()
-        parts = PolicyParts(nodes=nodes, tiers=tiers, tier_field=tier_field,
-                            frequency=frequency, rules=rules, checklists=checklists)
+        parts = PolicyParts(
+            nodes=nodes, tiers=tiers, tier_field=tier_field, frequency=frequency, rules=rules,
+            checklists=checklists, channels=channels, outcomes=outcomes,
+            completing_outcomes=done.outcomes,
+            failed_outcomes=frozenset(o for o, c in outcomes.items() if not c.completes))
         reader = SnapshotReader.for_fields(shape.fields)
         return Policy(document, parts, parameters, reader, policy_digest(document), source)
 
@@ -400,27 +425,104 @@ class _Compiler:
             self.report(path, f"anchor '{anchor}' is {what}; anchors must be date fields"
                         f" ({', '.join(known)})", suggestion=did_you_mean(anchor, known))
 
+    def compile_channels(self, shape: _Shape) -> dict[str, CompiledChannel]:
+        """Built-in and declared channels, each with the channels it completes."""
+        known = [*BUILTIN_CHANNEL_COVERS, *(n for n in shape.channels
+                                             if n not in BUILTIN_CHANNEL_COVERS)]
+        for name, spec in shape.channels.items():
+            for index, covered in enumerate(spec.covers):
+                if covered not in known:
+                    self.report(("channels", name, "covers", index),
+                                f"channel '{name}' covers unknown channel '{covered}'",
+                                suggestion=did_you_mean(covered, known))
+        completes = channel_completes({n: spec.covers for n, spec in shape.channels.items()})
+        compiled = {}
+        for name in known:
+            declared = shape.channels.get(name)
+            title = declared.title if declared is not None and declared.title else name
+            compiled[name] = CompiledChannel(name, title, completes[name])
+        return compiled
+
+    def compile_outcomes(self, shape: _Shape) -> dict[str, CompiledOutcome]:
+        """Built-in and declared outcomes; a built-in one keeps its meaning."""
+        for name, spec in shape.outcomes.items():
+            builtin = BUILTIN_OUTCOMES.get(name)
+            if builtin is not None and spec.completes != builtin:
+                self.report(("outcomes", name, "completes"),
+                            f"'{name}' is a built-in {'completing' if builtin else 'failed'}"
+                            f" outcome; a policy may not change whether it completes (declare"
+                            " an outcome of its own instead)")
+        table = outcome_table({n: spec.completes for n, spec in shape.outcomes.items()})
+        titles = {n: spec.title for n, spec in shape.outcomes.items() if spec.title}
+        return {name: CompiledOutcome(name, titles.get(name, name), completes)
+                for name, completes in table.items()}
+
+    def channel_ref(self, name: str | None, path: Path, done: _Completing) -> None:
+        if name is not None and name not in done.channels:
+            self.report(path, f"unknown channel '{name}'; use a built-in channel or declare it"
+                        " under `channels`", suggestion=did_you_mean(name, done.channels))
+
+    def completion(self, owner: str, path: Path, channel: str | None,
+                   completes_with: Sequence[str] | None, escalate_after: int | None,
+                   escalation: Escalation | None, done: _Completing,
+                   checklists: Mapping[str, CompiledChecklist]) -> CompiledCompletion:
+        """Check the channel keys of one action and compile what completes it."""
+        self.channel_ref(channel, path + ("channel",), done)
+        for index, name in enumerate(completes_with or ()):
+            self.channel_ref(name, path + ("completes_with", index), done)
+        if completes_with and channel is None:
+            self.report(path + ("completes_with",), "`completes_with` widens the action's"
+                        " `channel`, but there is none (an action without a channel accepts"
+                        " any channel already)")
+        compiled_escalation = None
+        if (escalate_after is None) != (escalation is None):
+            missing = "escalation" if escalation is None else "escalate_after"
+            self.report(path, f"'{owner}': `escalate_after` and `escalation` go together;"
+                        f" add `{missing}`")
+        elif escalation is not None:
+            where = path + ("escalation",)
+            checklist = self.checklist_ref(escalation.checklist, where + ("checklist",),
+                                           checklists)
+            compiled_escalation = CompiledEscalation(
+                id=f"{owner}.escalation", kind=escalation.kind, title=escalation.title,
+                channel=escalation.channel, after=escalation.after, window=escalation.window,
+                severity=escalation.severity, checklist=checklist,
+                completion=self.completion(f"{owner}.escalation", where, escalation.channel,
+                                           escalation.completes_with, None, None, done,
+                                           checklists))
+        completes = {n: c.completes for n, c in done.channels.items()}
+        return CompiledCompletion(
+            channels=accepted_channels(channel, completes_with, completes),
+            outcomes=done.outcomes, escalate_after=escalate_after,
+            escalation=compiled_escalation)
+
     def compile_nodes(self, shape: _Shape, env: Environment,
-                      checklists: Mapping[str, CompiledChecklist]) -> tuple[CompiledNode, ...]:
+                      checklists: Mapping[str, CompiledChecklist], done: _Completing
+                      ) -> tuple[CompiledNode, ...]:
         nodes = []
         for path, node in shape.timing_nodes:
             self.anchor_ref(node.anchor, path + ("anchor",), shape)
             checklist = self.checklist_ref(node.checklist, path + ("checklist",), checklists)
             when = self.condition(node.when, path + ("when",), env)
+            completion = self.completion(node.id, path, node.channel, node.completes_with,
+                                         node.escalate_after, node.escalation, done, checklists)
             nodes.append(CompiledNode(
                 id=node.id, title=node.title, kind=node.kind, after=node.after,
                 anchor=node.anchor, window=node.window, lead=node.lead, when=when,
-                channel=node.channel, severity=node.severity, checklist=checklist))
+                channel=node.channel, severity=node.severity, checklist=checklist,
+                completion=completion))
         return tuple(nodes)
 
     def compile_tiers(self, shape: _Shape, env: Environment) -> tuple[CompiledTier, ...] | None:
         if shape.risk_tiers is None:
             return None
-        return tuple(CompiledTier(tier.tier, self.condition(tier.when, path + ("when",), env))
+        return tuple(CompiledTier(tier.tier, self.condition(tier.when, path + ("when",), env),
+                                  tier.when_unknown)
                      for path, tier in shape.risk_tiers)
 
     def compile_frequency(self, shape: _Shape, checklists: Mapping[str, CompiledChecklist],
-                          tier_names: Sequence[str]) -> dict[str, CompiledFrequency]:
+                          tier_names: Sequence[str], done: _Completing
+                          ) -> dict[str, CompiledFrequency]:
         compiled = {}
         for tier, entry in shape.frequency.items():
             path: Path = ("frequency", tier)
@@ -428,10 +530,13 @@ class _Compiler:
                 self.report(path, f"'{tier}' is not a risk tier ({', '.join(tier_names)})",
                             key=True, suggestion=did_you_mean(tier, tier_names))
             checklist = self.checklist_ref(entry.checklist, path + ("checklist",), checklists)
+            completion = self.completion("frequency", path, entry.channel,
+                                         entry.completes_with, entry.escalate_after,
+                                         entry.escalation, done, checklists)
             compiled[tier] = CompiledFrequency(
                 tier=tier, title=entry.title or f"定期回访（{tier}）", every=entry.every,
                 window=entry.window, lead=entry.lead, channel=entry.channel,
-                severity=entry.severity, checklist=checklist)
+                severity=entry.severity, checklist=checklist, completion=completion)
         if shape.frequency:
             where: Path = ("risk_tiers",) if shape.risk_tiers is not None else ("fields",
                                                                                   "risk_tier")
@@ -443,7 +548,8 @@ class _Compiler:
         return compiled
 
     def compile_rules(self, shape: _Shape, env: Environment,
-                      checklists: Mapping[str, CompiledChecklist]) -> tuple[CompiledRule, ...]:
+                      checklists: Mapping[str, CompiledChecklist], done: _Completing
+                      ) -> tuple[CompiledRule, ...]:
         rules = []
         for path, rule in shape.rules:
             action = rule.action
@@ -452,6 +558,9 @@ class _Compiler:
             checklist = self.checklist_ref(action.checklist, path + ("action", "checklist"),
                                            checklists)
             when = self.condition(rule.when, path + ("when",), env)
+            completion = self.completion(rule.id, path + ("action",), action.channel,
+                                         action.completes_with, action.escalate_after,
+                                         action.escalation, done, checklists)
             if when is None:
                 continue
             rules.append(CompiledRule(
@@ -459,7 +568,8 @@ class _Compiler:
                 severity=rule.severity, reference=rule.reference, when=when, kind=action.kind,
                 anchor=action.anchor, after=action.after, window=action.window,
                 lead=action.lead, channel=action.channel, checklist=checklist,
-                cooldown=rule.cooldown, repeat=rule.repeat))
+                cooldown=rule.cooldown, repeat=rule.repeat, completion=completion,
+                when_unknown=rule.when_unknown))
         return tuple(rules)
 
     def check_unique_action_ids(self, shape: _Shape) -> None:
@@ -479,6 +589,14 @@ class _Compiler:
                     related=other))
             else:
                 first[item.id] = path
+
+
+@dataclass(frozen=True)
+class _Completing:
+    """The policy-wide completion facts every action's completion set is built from."""
+
+    channels: Mapping[str, CompiledChannel]
+    outcomes: frozenset[str]
 
 
 def _scalar_type(value: Any) -> ValueType:

@@ -29,7 +29,7 @@ from .loading import YMap, YNode, YScalar, YSeq, to_plain
 __all__ = ["Difference", "diff_policies", "diff_trees", "format_differences"]
 
 _KEYED_LISTS: Final = {"timing_nodes": "id", "rules": "id", "risk_tiers": "tier"}
-_KEYED_MAPS: Final = ("fields", "parameters", "checklists", "frequency")
+_KEYED_MAPS: Final = ("channels", "outcomes", "fields", "parameters", "checklists", "frequency")
 
 
 @dataclass(frozen=True)

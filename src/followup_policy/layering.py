@@ -42,10 +42,12 @@ from .errors import Issue, Location, PolicyLoadError, did_you_mean
 from .loading import YEntry, YMap, YNode, YScalar, YSeq, read_yaml_file, to_plain
 from .schema import (
     SEVERITIES,
+    ChannelSpec,
     Checklist,
     ChecklistItem,
     FieldSpec,
     FrequencyEntry,
+    OutcomeSpec,
     Parameter,
     RiskTier,
     Rule,
@@ -190,6 +192,10 @@ _CHECKLIST = _Kind("checklist", Checklist)
 _TIER = _Kind("risk tier", RiskTier, fixed=("when",))
 _FIELD = _Kind("field", FieldSpec, fixed=("type", "values"))
 _PARAMETER = _Kind("parameter", Parameter, fixed=("overridable", "min", "max"))
+_CHANNEL = _Kind("channel", ChannelSpec)
+_OUTCOME = _Kind("outcome", OutcomeSpec)
+_BY_KEY: Final = {"fields": _FIELD, "frequency": _FREQUENCY, "channels": _CHANNEL,
+                  "outcomes": _OUTCOME}
 
 _FIXED_WHY: Final = {
     "when": "a branch may not change the `when` of an inherited item; it adds a rule of its own"
@@ -286,7 +292,7 @@ class _Merger:
         return YEntry(own.key_location, YMap(node.location, entries))
 
     def section(self, key: str, inherited: YNode, own: YNode) -> YNode:
-        if key in ("fields", "parameters", "checklists", "frequency"):
+        if key in ("channels", "outcomes", "fields", "parameters", "checklists", "frequency"):
             if isinstance(inherited, YMap) and isinstance(own, YMap):
                 return self.merge_by_key(key, inherited, own)
         elif key in ("timing_nodes", "rules"):
@@ -309,7 +315,7 @@ class _Merger:
             elif section == "checklists":
                 merged = self.merge_checklist(name, found.node, entry.node)
             else:
-                kind = _FIELD if section == "fields" else _FREQUENCY
+                kind = _BY_KEY[section]
                 merged = self.merge_item(kind, f"{kind.label} '{name}'", found.node,
                                          entry.node, None)
             entries[name] = YEntry(found.key_location, merged)

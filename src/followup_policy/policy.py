@@ -24,10 +24,14 @@ if TYPE_CHECKING:
     from .explain import Explanation
 
 __all__ = [
+    "CompiledChannel",
     "CompiledChecklist",
+    "CompiledCompletion",
+    "CompiledEscalation",
     "CompiledFrequency",
     "CompiledItem",
     "CompiledNode",
+    "CompiledOutcome",
     "CompiledRule",
     "CompiledTier",
     "Parameters",
@@ -52,6 +56,54 @@ class CompiledChecklist:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledChannel:
+    """A known channel (built-in or declared) and the required channels it completes."""
+
+    name: str
+    title: str
+    completes: frozenset[str]  # itself included; transitive over `covers`
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOutcome:
+    """A known follow-up outcome; ``completes`` False marks a failed attempt."""
+
+    name: str
+    title: str
+    completes: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEscalation:
+    """The action raised after ``escalate_after`` failed attempts (id ``<parent>.escalation``)."""
+
+    id: str
+    kind: str
+    title: str
+    channel: str | None
+    after: Duration
+    window: Duration
+    severity: str
+    checklist: CompiledChecklist | None
+    completion: CompiledCompletion
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCompletion:
+    """What completes one action (SPEC 5.1), decided at load so every engine only reads it.
+
+    An entry completes the action when its outcome is in ``outcomes`` and its channel
+    is in ``channels`` (``None``: any channel); other entries with a known failed
+    outcome are attempts, and ``escalate_after`` of them raise ``escalation``.
+    """
+
+    channels: frozenset[str] | None
+    outcomes: frozenset[str]
+    escalate_after: int | None = None
+    escalation: CompiledEscalation | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledNode:
     id: str
     title: str
@@ -64,12 +116,14 @@ class CompiledNode:
     channel: str
     severity: str
     checklist: CompiledChecklist | None
+    completion: CompiledCompletion
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledTier:
     tier: str
     when: Condition | None
+    when_unknown: str = "skip"  # "apply": an unknown `when` puts the loan in this tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +136,7 @@ class CompiledFrequency:
     channel: str
     severity: str
     checklist: CompiledChecklist | None
+    completion: CompiledCompletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +148,7 @@ class CompiledRule:
     reference: str | None
     when: Condition
     kind: str
-    anchor: str | None
+    anchor: str | None  # becomes str (defaulted at load) with the anchored-rule semantics
     after: Duration
     window: Duration
     lead: Duration
@@ -101,6 +156,8 @@ class CompiledRule:
     checklist: CompiledChecklist | None
     cooldown: Duration | None
     repeat: Duration | None
+    completion: CompiledCompletion
+    when_unknown: str = "skip"  # "apply": an unknown `when` fires the action
 
 
 class Parameters:
@@ -136,6 +193,10 @@ class PolicyParts:
     frequency: Mapping[str, CompiledFrequency]
     rules: tuple[CompiledRule, ...]
     checklists: Mapping[str, CompiledChecklist]
+    channels: Mapping[str, CompiledChannel]
+    outcomes: Mapping[str, CompiledOutcome]
+    completing_outcomes: frozenset[str]
+    failed_outcomes: frozenset[str]
 
 
 class Policy:

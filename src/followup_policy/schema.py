@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,11 +20,14 @@ from .durations import Duration
 __all__ = [
     "CHANNELS",
     "SEVERITIES",
+    "ChannelSpec",
     "Checklist",
     "ChecklistItem",
     "DatedValue",
+    "Escalation",
     "FieldSpec",
     "FrequencyEntry",
+    "OutcomeSpec",
     "Parameter",
     "PolicyDocument",
     "PolicyHeader",
@@ -39,11 +42,46 @@ FORMAT_VERSION = 1
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 
-Channel = Literal[
-    "phone", "robot_call", "sms", "site_visit", "video_call", "letter", "email",
-    "app_message", "wechat", "in_branch",
+# The built-in channels (SPEC 5.1); a policy may declare more under `channels:`, so a
+# channel in the policy is any name, checked against built-in + declared at compile time.
+CHANNELS: tuple[str, ...] = (
+    "site_visit", "in_branch", "video_call", "phone", "robot_call", "sms", "letter", "email",
+    "app_message", "wechat",
+)
+WhenUnknown = Literal["apply", "skip"]
+Channel = Annotated[
+    str,
+    Field(
+        pattern=r"^\S+$",
+        min_length=1,
+        max_length=200,
+        description="回访渠道：内置 site_visit（上门）、in_branch（到店）、video_call、phone、"
+        "robot_call（机器人外呼）、sms、letter（信函）、email、app_message、wechat，或本政策"
+        " channels 中声明的渠道 / channel: a built-in one or one declared under `channels`",
+        examples=["phone", "site_visit", "legal"],
+    ),
 ]
-CHANNELS: tuple[str, ...] = get_args(Channel)
+_COMPLETES_WITH = Field(
+    default=None,
+    description="额外认可的完成渠道：列出的渠道及比它更强的渠道的成功记录也算完成（只放宽本项）"
+    " / widens THIS item: an entry through a listed channel, or one at least as strong,"
+    " also completes it",
+    examples=[["video_call"]],
+)
+_ESCALATE_AFTER = Field(
+    default=None,
+    ge=1,
+    description="失败尝试达到此次数后要求 escalation 中的升级动作（失联处置）/ after this many"
+    " failed attempts the policy requires the `escalation` action",
+    examples=[3],
+)
+_WHEN_UNKNOWN: Any = Field(
+    default="skip",
+    description="条件因数据缺失无法判断时：apply 按成立处理，skip 按不成立处理（默认）；两者都报告"
+    " data_missing / what an unknown condition means: apply = as if true, skip = as if"
+    " false (default); either way a data_missing finding names the fields",
+    examples=["apply"],
+)
 
 ItemId = Annotated[
     str,
@@ -300,6 +338,75 @@ class Checklist(_Strict):
     locked: bool = _LOCKED
 
 
+class ChannelSpec(_Strict):
+    """A channel the policy declares (or a built-in one it refines), and what it completes."""
+
+    title: str | None = Field(
+        default=None, description="渠道名称 / channel title", examples=["法务催收"]
+    )
+    covers: list[Channel] = Field(
+        default_factory=list,
+        description="经此渠道成功的记录也能完成哪些渠道的动作（可传递）；对内置渠道为追加 /"
+        " channels whose actions an entry through this channel also completes (transitive);"
+        " for a built-in channel this adds to its built-in coverage",
+        examples=[["letter"], ["site_visit"]],
+    )
+    description: str | None = Field(
+        default=None, description="说明 / free text for readers",
+        examples=["委托律师事务所发函或上门"],
+    )
+
+
+class OutcomeSpec(_Strict):
+    """An outcome the policy declares for follow-up entries, and whether it completes."""
+
+    title: str | None = Field(
+        default=None, description="结果名称 / outcome title", examples=["承诺还款"]
+    )
+    completes: bool = Field(
+        description="true：该结果算作已联系上、可完成动作；false：失败尝试（计入 attempts）/"
+        " true: the borrower was reached and the entry can complete an action; false: a"
+        " failed attempt (counted in `attempts`)",
+        examples=[True, False],
+    )
+    description: str | None = Field(
+        default=None, description="说明 / free text for readers", examples=["借款人承诺还款日期"]
+    )
+
+
+class Escalation(_Strict):
+    """The action required after ``escalate_after`` failed attempts (e.g. 失联处置)."""
+
+    kind: str = Field(
+        default="escalation", min_length=1,
+        description="动作类型 / action kind", examples=["lost_contact_review"],
+    )
+    title: str = Field(
+        min_length=1, description="动作名称 / action title", examples=["失联处置"]
+    )
+    channel: Channel | None = None
+    completes_with: list[Channel] | None = _COMPLETES_WITH
+    after: Duration = Field(
+        default=Duration(0, "days"),
+        description="应办日 = 第 N 次失败尝试的日期 + after / due this long after the date of"
+        " the Nth failed attempt",
+        examples=["3 days"],
+    )
+    window: Duration = Field(
+        default=Duration(0, "days"),
+        description="完成时限：最晚完成日 = 应办日 + window / deadline = due date + window",
+        examples=["7 days"],
+    )
+    severity: Severity = Field(
+        default="high", description="未按时完成的严重程度 / how serious a miss is",
+        examples=["high"],
+    )
+    checklist: str | None = Field(
+        default=None, description="使用的核查清单 id / checklist id to use",
+        examples=["lost_contact"],
+    )
+
+
 class TimingNode(_Strict):
     """A one-off follow-up milestone at a fixed time after an anchor date."""
 
@@ -337,8 +444,12 @@ class TimingNode(_Strict):
         description="适用条件；不成立时本节点不适用 / applicability condition",
         examples=['loan_type == "commercial"'],
     )
-    channel: Channel = Field(
-        description="回访渠道 / how the follow-up is made", examples=["phone", "site_visit"]
+    channel: Channel
+    completes_with: list[Channel] | None = _COMPLETES_WITH
+    escalate_after: int | None = _ESCALATE_AFTER
+    escalation: Escalation | None = Field(
+        default=None, description="失败尝试达到 escalate_after 次后要求的动作 / the action"
+        " required after `escalate_after` failed attempts",
     )
     checklist: str | None = Field(
         default=None, description="使用的核查清单 id / checklist id to use",
@@ -370,6 +481,7 @@ class RiskTier(_Strict):
         " a tier without one is the default",
         examples=["days_past_due > 90"],
     )
+    when_unknown: WhenUnknown = _WHEN_UNKNOWN
     description: str | None = Field(
         default=None, description="说明 / free text for readers",
         examples=["逾期超过90天（次级）"],
@@ -381,12 +493,18 @@ class FrequencyEntry(_Strict):
     """Recurring follow-up for one tier, counted from the latest follow-up."""
 
     every: Duration = Field(
-        description="回访间隔：从最近一次任何回访（没有则从放款日）起算 / interval, counted from"
-        " the latest follow-up of any kind (else disbursement)",
+        description="回访间隔：从最近一次能完成本项的回访（成功结果、渠道足够强，不论哪个动作；"
+        "没有则从放款日）起算 / interval, counted from the latest follow-up of any action that"
+        " would complete this one (a completing outcome through a strong enough channel),"
+        " else disbursement",
         examples=["3 months", "1 month"],
     )
-    channel: Channel = Field(
-        description="回访渠道 / how the follow-up is made", examples=["robot_call", "phone"]
+    channel: Channel
+    completes_with: list[Channel] | None = _COMPLETES_WITH
+    escalate_after: int | None = _ESCALATE_AFTER
+    escalation: Escalation | None = Field(
+        default=None, description="失败尝试达到 escalate_after 次后要求的动作 / the action"
+        " required after `escalate_after` failed attempts",
     )
     checklist: str | None = Field(
         default=None, description="使用的核查清单 id / checklist id to use",
@@ -426,8 +544,10 @@ class RuleAction(_Strict):
     )
     anchor: str | None = Field(
         default=None,
-        description="起算日字段；省略则从评估日 as_of 起算 / date field the action counts from;"
-        " default: as_of",
+        description="起算日字段（日期字段或 disbursement_date），应办日不随评估日移动；"
+        "high/critical 规则必须填写，其他规则默认放款日 / date field the action counts from,"
+        " so its due date never moves with as_of; required for high/critical rules, else"
+        " disbursement_date",
         examples=["delinquency_start_date", "insurance_expiry_date"],
     )
     after: Duration = Field(
@@ -446,9 +566,12 @@ class RuleAction(_Strict):
         " repeat is due",
         examples=["7 days"],
     )
-    channel: Channel | None = Field(
-        default=None, description="办理渠道 / how the action is carried out",
-        examples=["in_branch", "letter"],
+    channel: Channel | None = None
+    completes_with: list[Channel] | None = _COMPLETES_WITH
+    escalate_after: int | None = _ESCALATE_AFTER
+    escalation: Escalation | None = Field(
+        default=None, description="失败尝试达到 escalate_after 次后要求的动作 / the action"
+        " required after `escalate_after` failed attempts",
     )
     checklist: str | None = Field(
         default=None, description="使用的核查清单 id / checklist id to use",
@@ -482,6 +605,7 @@ class Rule(_Strict):
         " the action is required while it holds",
         examples=["homes_owned_in_city >= 2 and declared_home_order == 1"],
     )
+    when_unknown: WhenUnknown = _WHEN_UNKNOWN
     action: RuleAction = Field(
         description="条件成立时要求的动作 / what the rule requires",
         examples=[{"kind": "regulatory_review", "after": "10 days", "channel": "in_branch",
@@ -523,6 +647,19 @@ class PolicyDocument(_Strict):
     policy: PolicyHeader = Field(
         description="政策头：编号、名称、版本、生效期、继承的上级政策 / id, title, version,"
         " dates and parent of the policy",
+    )
+    channels: dict[str, ChannelSpec] = Field(
+        default_factory=dict,
+        description="本政策声明的回访渠道（在内置渠道之外，或为内置渠道追加 covers）/ channels"
+        " the policy declares, beyond the built-in ones (or more coverage for a built-in one)",
+        examples=[{"legal": {"title": "法务催收", "covers": ["letter"]}}],
+    )
+    outcomes: dict[str, OutcomeSpec] = Field(
+        default_factory=dict,
+        description="本政策声明的回访结果（在内置的 reached/completed/visited/delivered 与"
+        " unreachable/no_answer/refused/wrong_number/returned 之外）/ follow-up outcomes the"
+        " policy declares, beyond the built-in ones",
+        examples=[{"promised_to_pay": {"title": "承诺还款", "completes": True}}],
     )
     fields: dict[str, FieldSpec] = Field(
         default_factory=dict,

@@ -53,7 +53,7 @@ from .loading import (
     yaml_files_under,
 )
 from .policy import Policy
-from .schema import CHANNELS, SEVERITIES
+from .schema import SEVERITIES
 from .snapshots import BUILTIN_KEYS, coerce_date
 
 __all__ = [
@@ -86,7 +86,7 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
-_FOLLOW_UP_KEYS = ("action", "date", "channel", "outcome")
+_FOLLOW_UP_KEYS = ("action", "date", "channel", "outcome", "performed_by", "evidence")
 _STATUSES = ("upcoming", "due", "overdue")
 
 # --------------------------------------------------------------------------------------
@@ -562,10 +562,11 @@ class _CaseLoader:
 
     def check_action(self, where: tuple[str | int, ...], action: ActionExpectation,
                      policy: Policy) -> None:
-        if action.channel is not None and action.channel not in CHANNELS:
+        channels = list(policy.parts.channels)
+        if action.channel is not None and action.channel not in channels:
             self.report(where + ("channel",), f"'{action.channel}' is not a channel; use one of:"
-                                              f" {', '.join(CHANNELS)}",
-                        suggestion=did_you_mean(action.channel, CHANNELS))
+                                              f" {', '.join(channels)}",
+                        suggestion=did_you_mean(action.channel, channels))
         if action.severity is not None and action.severity not in SEVERITIES:
             self.report(where + ("severity",), f"'{action.severity}' is not a severity; use one"
                                                f" of: {', '.join(SEVERITIES)}",
@@ -637,7 +638,11 @@ def _unwrap(annotation: Any) -> Any:
 def _action_ids(policy: Policy) -> list[str]:
     parts = policy.parts
     ids = [n.id for n in parts.nodes] + [r.id for r in parts.rules]
-    return ids + (["frequency"] if parts.frequency else [])
+    ids += ["frequency"] if parts.frequency else []
+    completions = [n.completion for n in parts.nodes] + [r.completion for r in parts.rules]
+    completions += [f.completion for f in parts.frequency.values()]
+    escalations = [c.escalation.id for c in completions if c.escalation is not None]
+    return ids + list(dict.fromkeys(escalations))
 
 
 def _tier_names(policy: Policy) -> list[str]:
