@@ -11,6 +11,8 @@ snapshots to get the required follow-up actions::
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -30,6 +32,9 @@ from .policy import Policy
 from .repository import PolicyRepository
 from .resolving import resolve_text
 
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
 __all__ = [
     "Action",
     "ChecklistEntry",
@@ -47,6 +52,7 @@ __all__ = [
     "RecordError",
     "SnapshotError",
     "__version__",
+    "analyze",
     "diff_policies",
     "load_policy",
     "loads_policy",
@@ -86,3 +92,15 @@ def loads_policy(text: str, file: str = "<string>") -> Policy:
                                      "a policy that extends another must be loaded from a"
                                      " file (load_policy), so its parent can be found")])
     return compile_policy(root, file)
+
+
+def analyze(policy: Policy, *, parents: Sequence[Policy] | None = None,
+            timeout_ms: int = 2000) -> Analysis:
+    """Prove what ``policy`` can and cannot do; see :mod:`followup_policy.analysis`.
+
+    Needs the optional extra ``followup-policy[analysis]`` (the z3 solver); without
+    it this raises :class:`followup_policy.analysis.AnalysisUnavailable` naming it.
+    """
+    from .analysis import analyze as run_analysis
+
+    return run_analysis(policy, parents=parents, timeout_ms=timeout_ms)

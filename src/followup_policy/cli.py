@@ -52,6 +52,16 @@ def _build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check policy files; print file:line:col")
     validate.add_argument("paths", nargs="+", metavar="PATH",
                           help="policy files or directories (*.yaml, *.yml)")
+    validate.add_argument("--strict", action="store_true",
+                          help="also run 'analyze' (needs followup-policy[analysis])")
+
+    analyze = commands.add_parser(
+        "analyze", help="prove what policies can and cannot do (needs the analysis extra)")
+    analyze.add_argument("paths", nargs="+", metavar="POLICY",
+                         help="policy files or directories (*.yaml, *.yml)")
+    analyze.add_argument("--json", action="store_true", help="one JSON object per policy")
+    analyze.add_argument("--timeout-ms", type=int, default=None,
+                         help="solver time per question; beyond it the answer is unknown")
 
     commands.add_parser("schema", help="print the JSON Schema of the policy format")
 
@@ -125,7 +135,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
         return int(exc.code or 0)
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
                "explain": _explain, "resolve": _resolve, "diff": _diff,
-               "test": _test}[args.command]
+               "test": _test, "analyze": _analyze}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -164,7 +174,20 @@ def _validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[
             stdout.write(f"{path}:1:1: {exc}\n")
             continue
         stdout.write(f"{path}: ok ({policy.id} {policy.version})\n")
-    return EXIT_USAGE if failed else EXIT_OK
+    if failed:
+        return EXIT_USAGE
+    if args.strict:
+        from .analysis.command import run_analyze
+
+        return run_analyze(_policy_files(args.paths), stdout, stderr)
+    return EXIT_OK
+
+
+def _analyze(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from .analysis.command import run_analyze
+
+    return run_analyze(_policy_files(args.paths), stdout, stderr, as_json=args.json,
+                       timeout_ms=args.timeout_ms)
 
 
 def _schema(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:

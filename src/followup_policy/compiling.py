@@ -305,7 +305,8 @@ class _Compiler:
             completing_outcomes=done.outcomes,
             failed_outcomes=frozenset(o for o, c in outcomes.items() if not c.completes))
         reader = SnapshotReader.for_fields(shape.fields)
-        return Policy(document, parts, parameters, reader, policy_digest(document), source)
+        return Policy(document, parts, parameters, reader, policy_digest(document), source,
+                      self.root)
 
     def check_fields(self, shape: _Shape) -> None:
         for name, spec in shape.fields.items():

@@ -22,6 +22,7 @@ from .snapshots import SnapshotReader, loan_id_of
 
 if TYPE_CHECKING:
     from .explain import Explanation
+    from .loading import YNode
 
 __all__ = [
     "CompiledChannel",
@@ -176,6 +177,10 @@ class Parameters:
     def type_of(self, name: str) -> ValueType | None:
         return self._types.get(name)
 
+    def table(self, name: str) -> tuple[tuple[date, Any], ...]:
+        """Every (effective from, value) row of a parameter, oldest first."""
+        return tuple(zip(self._starts[name], self._values[name], strict=True))
+
     def value_at(self, name: str, on: date) -> Any:
         """The value in force on ``on``; ``None`` before the first effective date."""
         starts = self._starts[name]
@@ -214,6 +219,7 @@ class Policy:
         reader: SnapshotReader,
         digest: str,
         source: str,
+        tree: YNode | None = None,
     ) -> None:
         self._document = document
         self._parts = parts
@@ -221,6 +227,7 @@ class Policy:
         self._reader = reader
         self._digest = digest
         self._source = source
+        self._tree = tree
 
     def __repr__(self) -> str:
         return f"<Policy {self.id} {self.version} {self._digest[:12]}>"
@@ -251,6 +258,12 @@ class Policy:
     def document(self) -> PolicyDocument:
         """The validated policy document (after any ``extends`` merge)."""
         return self._document
+
+    @property
+    def tree(self) -> YNode | None:
+        """The located YAML tree it was compiled from (merged with its ``extends``
+        chain), so tools such as the analyzer can point at ``file:line:col``."""
+        return self._tree
 
     @property
     def parts(self) -> PolicyParts:
