@@ -60,10 +60,10 @@ def _text(result: Analysis, shown: set[str]) -> str:
     """The report, each finding once: a branch repeats what it inherits."""
     lines = []
     for finding in result.findings:
-        text = finding.to_text()
-        if text not in shown:
-            shown.add(text)
-            lines.append(text)
+        key = f"{finding.location} {finding.kind} {finding.element} {finding.message}"
+        if key not in shown:
+            shown.add(key)
+            lines.append(finding.to_text())
     lines.append(f"{result.source}: {len(result.problems)} problem(s),"
                  f" {len(result.unknowns)} undecided, {len(result.proofs)} proof(s)")
     return "\n".join(lines)
