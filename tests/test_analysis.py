@@ -324,3 +324,31 @@ def test_months_bounds_hold_for_every_leap_pattern() -> None:
             days = (add_months(start, months) - start).days
             assert 28 * months <= days <= 31 * months
             assert abs(4800 * days - 146097 * months) < 4 * 4800
+
+
+# -- the guardrail: a rewritten `when` is accepted with a proof ------------------------------
+
+
+def rewrite(tmp_path: Path, when: str) -> Path:
+    (tmp_path / "head.yaml").write_text(HEAD, encoding="utf-8")
+    branch = tmp_path / "branch.yaml"
+    branch.write_text("policy: {id: branch, title: B, version: '1', extends: head.yaml}\n"
+                      f"rules:\n  - {{id: late, when: '{when}'}}\n", encoding="utf-8")
+    return branch
+
+
+def test_a_provably_stricter_rewrite_is_accepted(tmp_path: Path) -> None:
+    branch = fp.load_policy(rewrite(tmp_path, "dpd > 60 or dpd > params.limit"))
+    head = fp.load_policy(tmp_path / "head.yaml")
+    assert rule_fires(branch, {"loan_id": "L", "disbursement_date": "2026-01-01",
+                               "as_of": "2026-02-01", "dpd": 61}, "late")
+    assert not rule_fires(head, {"loan_id": "L", "disbursement_date": "2026-01-01",
+                                 "as_of": "2026-02-01", "dpd": 61}, "late")
+
+
+def test_a_looser_rewrite_is_refused_with_a_loan(tmp_path: Path) -> None:
+    with pytest.raises(fp.PolicyLoadError) as caught:
+        fp.load_policy(rewrite(tmp_path, "dpd > 120"))
+    message = str(caught.value)
+    assert "branch.yaml:3:" in message and "may not change the `when`" in message
+    assert "dpd: " in message and "the branch would not" in message

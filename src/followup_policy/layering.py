@@ -198,8 +198,8 @@ _BY_KEY: Final = {"fields": _FIELD, "frequency": _FREQUENCY, "channels": _CHANNE
                   "outcomes": _OUTCOME}
 
 _FIXED_WHY: Final = {
-    "when": "a branch may not change the `when` of an inherited item; it adds a rule of its own"
-            " instead",
+    "when": "a branch may not change the `when` of an inherited item unless it is provably at"
+            " least as strict; otherwise it adds a rule of its own",
     "anchor": "a branch may not change the anchor of an inherited item: the due date could move"
               " later",
     "category": "a branch may not change the category of an inherited rule",
@@ -221,7 +221,48 @@ def merge_policy_trees(parent: YNode, child: YNode) -> tuple[YNode, tuple[Issue,
     merger = _Merger(parent)
     merged = merger.merge_root(child)
     merger.check_checklist_swaps(merged)
+    for rewrite in merger.rewrites:
+        issue = _settle_rewrite(parent, merged, rewrite)
+        if issue is not None:
+            merger.issues.append(issue)
     return merged, tuple(merger.issues)
+
+
+@dataclass(frozen=True)
+class _Rewrite:
+    """A branch's new ``when`` for an inherited node or rule, accepted only with a proof."""
+
+    kind: str
+    ident: str
+    at: Location
+    inherited: Location
+    message: str
+
+
+_REWRITE_HINT: Final = (" (with the analysis extra installed, a rewritten `when` that is"
+                        " provably at least as strict is accepted: pip install"
+                        " 'followup-policy[analysis]')")
+
+
+def _settle_rewrite(parent: YNode, merged: YNode, rewrite: _Rewrite) -> Issue | None:
+    """None when the analysis proves the rewrite at least as strict; else the refusal."""
+    at = rewrite.at
+    try:
+        from .analysis.rewrites import prove_rewrite
+
+        outcome = prove_rewrite(parent, merged, rewrite.kind, rewrite.ident)
+    except ImportError:  # AnalysisUnavailable: keep the syntactic guardrail
+        return Issue(at.file, at.line, at.column, rewrite.message + _REWRITE_HINT,
+                     related=rewrite.inherited)
+    if outcome.status == "proved":
+        return None
+    if outcome.status == "example" and outcome.example is not None:
+        loan = ", ".join(f"{k}: {show_value(v)}" for k, v in outcome.example.items())
+        why = (f" (the new `when` is not at least as strict: the parent acts on the loan"
+               f" {{{loan}}} and the branch would not)")
+    else:
+        why = f" (it could not be proved at least as strict: {outcome.reason})"
+    return Issue(at.file, at.line, at.column, rewrite.message + why, related=rewrite.inherited)
 
 
 @dataclass
@@ -241,6 +282,7 @@ class _Merger:
         self.parent = parent
         self.issues: list[Issue] = []
         self.swaps: list[_Swap] = []
+        self.rewrites: list[_Rewrite] = []
 
     def report(self, at: Location, message: str, related: Location) -> None:
         self.issues.append(Issue(at.file, at.line, at.column, message, related=related))
@@ -500,8 +542,14 @@ class _Merger:
             change = f"changes the inherited default `{show_value(old)}` ({what} at {where})"
         else:
             change = f"is added to an item inherited without one ({where})"
-        self.report(entry.node.location, f"{what}: `{key}: {show_value(new)}` {change};"
-                    f" {_FIXED_WHY[key]}", where)
+        message = f"{what}: `{key}: {show_value(new)}` {change}; {_FIXED_WHY[key]}"
+        ident = _ident(item, "id")
+        if key == "when" and kind in (_NODE, _RULE) and ident is not None:
+            # a rewritten trigger is accepted if the analysis proves it at least as strict
+            element = "timing_node" if kind is _NODE else "rule"
+            self.rewrites.append(_Rewrite(element, ident, entry.node.location, where, message))
+            return
+        self.report(entry.node.location, message, where)
 
     def check_duration(self, kind: _Kind, what: str, key: str, found: YEntry | None,
                        entry: YEntry, item: YMap) -> None:
