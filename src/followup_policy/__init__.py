@@ -29,6 +29,7 @@ from .errors import (
 )
 from .layering import read_policy_tree
 from .policy import Policy
+from .reports import forecast, report
 from .repository import PolicyRepository
 from .resolving import resolve_text
 
@@ -54,10 +55,12 @@ __all__ = [
     "__version__",
     "analyze",
     "diff_policies",
+    "forecast",
     "load_policy",
     "loads_policy",
     "parse_duration",
     "read_policy_tree",
+    "report",
     "resolve_text",
 ]
 

@@ -96,6 +96,25 @@ def _build_parser() -> argparse.ArgumentParser:
     test.add_argument("--explain", action="store_true",
                       help="print the full explanation under each failing case")
 
+    report = commands.add_parser(
+        "report", help="HTML handbook of a policy, or --compare HEAD BRANCH... (offline page)")
+    report.add_argument("paths", nargs="+", metavar="POLICY")
+    report.add_argument("--compare", action="store_true",
+                        help="the first policy is the head office, the others its branches")
+    report.add_argument("-o", "--output", default=None, help="HTML file (default: stdout)")
+
+    forecast = commands.add_parser("forecast", help="workload the policy creates (HTML, CSV)")
+    forecast.add_argument("--policy", "-p", required=True, help="policy file")
+    forecast.add_argument("portfolio", metavar="PORTFOLIO", help="JSONL, CSV or JSON snapshots")
+    forecast.add_argument("--months", type=int, default=12, help="forecast length (default 12)")
+    forecast.add_argument("--as-of", type=_iso_date, default=None,
+                          help="the forecast starts after this date (default: today)")
+    forecast.add_argument("-o", "--output", default=None, help="HTML page (default: stdout)")
+    forecast.add_argument("--csv", default=None, metavar="FILE",
+                          help="the numbers as CSV (- for stdout)")
+    forecast.add_argument("--branch-field", default="branch",
+                          help="snapshot column naming the branch (default: branch)")
+
     explain = commands.add_parser("explain", help="why each action was or was not required")
     explain.add_argument("--policy", "-p", required=True, help="policy file")
     explain.add_argument("--as-of", type=_iso_date, default=None,
@@ -135,7 +154,8 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
         return int(exc.code or 0)
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
                "explain": _explain, "resolve": _resolve, "diff": _diff,
-               "test": _test, "analyze": _analyze}[args.command]
+               "test": _test, "analyze": _analyze, "report": _report,
+               "forecast": _forecast}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -143,7 +163,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     except PolicyLoadError as exc:
         stderr.write(f"{exc}\n")
         return EXIT_USAGE
-    except (PolicyError, OSError) as exc:
+    except (PolicyError, OSError, ImportError) as exc:  # ImportError: a missing extra
         stderr.write(f"followup-policy: {exc}\n")
         return EXIT_USAGE
 
@@ -354,3 +374,17 @@ def _test(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]
 
     return run_test_command(args.paths, args.junit, stdout, stderr,
                             name_contains=args.name_contains, explain=args.explain)
+
+
+def _report(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from .reports.commands import report_command
+
+    return report_command(args.paths, args.compare, args.output, stdout, stderr)
+
+
+def _forecast(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from .reports.commands import forecast_command
+
+    return forecast_command(args.policy, args.portfolio, args.months,
+                            args.as_of or date.today(), args.output, args.csv,
+                            args.branch_field, stdout, stderr)

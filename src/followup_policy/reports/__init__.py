@@ -1,0 +1,100 @@
+"""Reports for people who sign off, compare and staff: handbook, comparison, forecast.
+
+Every page is one self-contained HTML file (inline CSS and SVG, no script, nothing
+fetched), because bank intranets are offline. Charts need the ``reports`` extra
+(matplotlib): ``pip install 'followup-policy[reports]'``; the forecast *table*
+does not.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from ..policy import Policy
+from .forecast import COLUMNS, Forecast, Task, forecast_loans, read_portfolio
+
+__all__ = ["COLUMNS", "Forecast", "Task", "compute_forecast", "forecast", "report"]
+
+PathLike = str | os.PathLike[str]
+
+
+def report(policy: PathLike, output: PathLike | None = None, *,
+           compare: Sequence[PathLike] | None = None) -> str:
+    """The handbook of ``policy``, or with ``compare`` the head office-vs-branches page.
+
+    ``policy`` is a policy file (a branch is merged with its ``extends`` chain);
+    with ``compare=[branch, ...]`` it is the head office. Returns the HTML and also
+    writes it to ``output`` when given.
+
+    Raises:
+        PolicyLoadError: a policy does not load.
+        ImportError: the ``reports`` extra (matplotlib) is not installed.
+    """
+    if compare is not None:
+        from .comparison import comparison_html
+
+        html = comparison_html(policy, list(compare))
+    else:
+        from .handbook import handbook_html
+
+        html = handbook_html(policy)
+    if output is not None:
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(html)
+    return html
+
+
+def compute_forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Any], *,
+                     as_of: date, months: int = 12, branch_field: str = "branch") -> Forecast:
+    """The :class:`Forecast` of a portfolio (a JSONL/CSV/JSON file, rows, or a DataFrame)."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    loaded = policy if isinstance(policy, Policy) else _load(policy)
+    records: Iterable[Any]
+    if isinstance(portfolio, str | os.PathLike):
+        records = read_portfolio(portfolio)
+    elif hasattr(portfolio, "to_dict") and hasattr(portfolio, "columns"):
+        records = (_without_gaps(row) for row in portfolio.to_dict(orient="records"))
+    else:
+        records = portfolio
+    return forecast_loans(loaded, records, as_of, months, branch_field)
+
+
+def forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Mapping[str, Any]], *,
+             as_of: date, months: int = 12, branch_field: str = "branch",
+             output: PathLike | None = None, csv: PathLike | None = None,
+             dataframe: bool | None = None) -> Any:
+    """The workload table: tasks by period, status, branch, channel and severity.
+
+    What is counted is defined in :mod:`followup_policy.reports.forecast`. Returns
+    a pandas DataFrame when pandas is installed (``dataframe=False``: plain rows,
+    a list of dicts with the columns :data:`COLUMNS`). Writes the HTML page to
+    ``output`` and the same table as CSV to ``csv`` when given.
+    """
+    result = compute_forecast(policy, portfolio, as_of=as_of, months=months,
+                              branch_field=branch_field)
+    if output is not None:
+        from .forecast_page import forecast_html
+
+        title = policy.title if isinstance(policy, Policy) else _load(policy).title
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(forecast_html(result, title))
+    if csv is not None:
+        with open(csv, "w", encoding="utf-8", newline="") as stream:
+            result.to_csv(stream)
+    return result.table(dataframe)
+
+
+def _without_gaps(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A DataFrame row without its NaN gaps (a column another loan has), as a snapshot."""
+    return {key: value for key, value in row.items()
+            if not (value is None or (isinstance(value, float) and value != value))}
+
+
+def _load(path: PathLike) -> Policy:
+    from .. import load_policy
+
+    return load_policy(path)
