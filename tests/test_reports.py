@@ -97,3 +97,24 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch: pytest.Monkey
 
 def test_pages_are_deterministic() -> None:
     assert fp.report(BRANCHES[0]) == fp.report(BRANCHES[0])
+
+
+def test_handbook_shows_completion_keys_when_a_policy_sets_them(tmp_path: Path) -> None:
+    text = HEAD.read_text(encoding="utf-8")
+    text = text.replace("timing_nodes:\n",
+                        "channels:\n  legal: {title: 法务催收, covers: [letter]}\n"
+                        "outcomes:\n  promised_to_pay: {title: 承诺还款, completes: true}\n"
+                        "timing_nodes:\n", 1)
+    text = text.replace("    channel: site_visit\n    checklist: annual_visit\n    severity: high\n"
+                        "    locked: true\n",
+                        "    channel: site_visit\n    checklist: annual_visit\n    severity: high\n"
+                        "    locked: true\n    completes_with: [video_call]\n"
+                        "    escalate_after: 3\n    escalation: {kind: lost_contact_review,"
+                        " title: 失联处置, channel: site_visit, after: 3 days}\n", 1)
+    path = tmp_path / "with_keys.yaml"
+    path.write_text(text, encoding="utf-8")
+    html = fp.report(path)
+    for shown in ("法务催收", "承诺还款", "completes_with: [video_call]", "escalate_after: 3",
+                  "失联处置", "lost_contact_review"):
+        assert shown in html
+    assert "when_unknown: skip" not in html  # a default is not worth a line

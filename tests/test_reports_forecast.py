@@ -138,3 +138,28 @@ def test_a_dataframe_when_pandas_is_installed() -> None:
     frame = pd.DataFrame(_portfolio(3))
     again = fp.forecast(HEAD, frame, as_of=AS_OF, months=1)
     assert again["tasks"].sum() == table["tasks"].sum()
+
+
+def test_batched_walks_give_the_same_forecast() -> None:
+    """All loans walked together, one batch per round (how a portfolio engine is driven)."""
+    from followup_policy.reports.forecast import forecast_loans, per_loan_batches
+
+    policy = fp.load_policy(SHENZHEN)
+    loans = _portfolio(15)
+    alone = forecast_loans(policy, loans, AS_OF, 3)
+    together = forecast_loans(policy, loans, AS_OF, 3, batch=per_loan_batches(policy))
+    assert together.rows() == alone.rows() and together.loans == alone.loans == 15
+
+
+def test_the_portfolio_engine_gives_the_same_forecast() -> None:
+    from followup_policy.reports.forecast import portfolio_batches
+
+    policy = fp.load_policy(HEAD)
+    if portfolio_batches(policy) is None:
+        pytest.skip("the portfolio engine (followup_policy.engines.portfolio with its extra)"
+                    " is not installed or cannot run this policy")
+    loans = _portfolio(15)
+    sql = fp.forecast(policy, loans, as_of=AS_OF, months=3, engine="portfolio",
+                      dataframe=False)
+    assert sql == fp.forecast(policy, loans, as_of=AS_OF, months=3, engine="per-loan",
+                              dataframe=False)

@@ -114,6 +114,8 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="the numbers as CSV (- for stdout)")
     forecast.add_argument("--branch-field", default="branch",
                           help="snapshot column naming the branch (default: branch)")
+    forecast.add_argument("--engine", choices=("auto", "per-loan", "portfolio"), default="auto",
+                          help="auto: the portfolio SQL engine when installed, else per-loan")
 
     explain = commands.add_parser("explain", help="why each action was or was not required")
     explain.add_argument("--policy", "-p", required=True, help="policy file")
@@ -387,4 +389,4 @@ def _forecast(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[
 
     return forecast_command(args.policy, args.portfolio, args.months,
                             args.as_of or date.today(), args.output, args.csv,
-                            args.branch_field, stdout, stderr)
+                            args.branch_field, stdout, stderr, args.engine)

@@ -11,14 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from ..policy import Policy
-from .forecast import COLUMNS, Forecast, Task, forecast_loans, read_portfolio
+from .forecast import (
+    COLUMNS,
+    Forecast,
+    Task,
+    forecast_loans,
+    portfolio_batches,
+    read_portfolio,
+)
 
-__all__ = ["COLUMNS", "Forecast", "Task", "compute_forecast", "forecast", "report"]
+__all__ = ["COLUMNS", "Engine", "Forecast", "Task", "compute_forecast", "forecast", "report"]
 
 PathLike = str | os.PathLike[str]
+Engine = Literal["auto", "per-loan", "portfolio"]
 
 
 def report(policy: PathLike, output: PathLike | None = None, *,
@@ -48,10 +56,19 @@ def report(policy: PathLike, output: PathLike | None = None, *,
 
 
 def compute_forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Any], *,
-                     as_of: date, months: int = 12, branch_field: str = "branch") -> Forecast:
-    """The :class:`Forecast` of a portfolio (a JSONL/CSV/JSON file, rows, or a DataFrame)."""
+                     as_of: date, months: int = 12, branch_field: str = "branch",
+                     engine: Engine = "auto") -> Forecast:
+    """The :class:`Forecast` of a portfolio (a JSONL/CSV/JSON file, rows, or a DataFrame).
+
+    ``engine``: ``"auto"`` uses the portfolio (SQL) engine when it is installed and
+    can run the policy, else the per-loan interpreter; ``"per-loan"`` and
+    ``"portfolio"`` force one (``"portfolio"`` raises ImportError when unavailable).
+    Both give the same numbers.
+    """
     if months < 1:
         raise ValueError("months must be at least 1")
+    if engine not in ("auto", "per-loan", "portfolio"):
+        raise ValueError(f"unknown engine {engine!r}: auto, per-loan or portfolio")
     loaded = policy if isinstance(policy, Policy) else _load(policy)
     records: Iterable[Any]
     if isinstance(portfolio, str | os.PathLike):
@@ -60,13 +77,18 @@ def compute_forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[A
         records = (_without_gaps(row) for row in portfolio.to_dict(orient="records"))
     else:
         records = portfolio
-    return forecast_loans(loaded, records, as_of, months, branch_field)
+    batch = None if engine == "per-loan" else portfolio_batches(loaded)
+    if engine == "portfolio" and batch is None:
+        raise ImportError("the portfolio engine is not available for this policy: "
+                          "pip install 'followup-policy[portfolio]'")
+    method = None if batch is None else "portfolio engine (SQL), batched"
+    return forecast_loans(loaded, records, as_of, months, branch_field, batch, method)
 
 
 def forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Mapping[str, Any]], *,
              as_of: date, months: int = 12, branch_field: str = "branch",
              output: PathLike | None = None, csv: PathLike | None = None,
-             dataframe: bool | None = None) -> Any:
+             dataframe: bool | None = None, engine: Engine = "auto") -> Any:
     """The workload table: tasks by period, status, branch, channel and severity.
 
     What is counted is defined in :mod:`followup_policy.reports.forecast`. Returns
@@ -75,7 +97,7 @@ def forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Mapping[s
     ``output`` and the same table as CSV to ``csv`` when given.
     """
     result = compute_forecast(policy, portfolio, as_of=as_of, months=months,
-                              branch_field=branch_field)
+                              branch_field=branch_field, engine=engine)
     if output is not None:
         from .forecast_page import forecast_html
 

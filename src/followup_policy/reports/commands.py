@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import IO
 
-from . import compute_forecast, report
+from . import Engine, compute_forecast, report
 
 __all__ = ["forecast_command", "report_command"]
 
@@ -37,7 +37,7 @@ def report_command(paths: Sequence[str], compare: bool, output: str | None,
 
 def forecast_command(policy_path: str, portfolio: str, months: int, as_of: date,
                      output: str | None, csv_path: str | None, branch_field: str,
-                     stdout: IO[str], stderr: IO[str]) -> int:
+                     stdout: IO[str], stderr: IO[str], engine: Engine = "auto") -> int:
     """Compute the forecast; write the page (``-o``) and/or the table (``--csv``)."""
     from .. import load_policy
     from .forecast_page import forecast_html
@@ -50,7 +50,7 @@ def forecast_command(policy_path: str, portfolio: str, months: int, as_of: date,
         return EXIT_USAGE
     policy = load_policy(policy_path)
     result = compute_forecast(policy, portfolio, as_of=as_of, months=months,
-                              branch_field=branch_field)
+                              branch_field=branch_field, engine=engine)
     if output is not None or csv_path is None:
         _write(forecast_html(result, policy.title), output, stdout)
     if csv_path is not None:
@@ -62,7 +62,7 @@ def forecast_command(policy_path: str, portfolio: str, months: int, as_of: date,
     overdue = sum(1 for t in result.backlog if t.status == "overdue")
     stderr.write(f"{result.loans} loans, {len(result.rejects)} rejected; open today"
                  f" {len(result.backlog)} (overdue {overdue}); {len(result.tasks)} tasks"
-                 f" from {as_of.isoformat()} to {result.end.isoformat()}\n")
+                 f" from {as_of.isoformat()} to {result.end.isoformat()} ({result.method})\n")
     return EXIT_OK
 
 

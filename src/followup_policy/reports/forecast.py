@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import bisect
 import csv
+import importlib
 import io
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import IO, Any, Final
@@ -48,10 +49,12 @@ from ..snapshots import FollowUp, Snapshot, SnapshotReader, loan_id_of
 
 __all__ = [
     "COLUMNS",
+    "BatchEvaluator",
     "Forecast",
     "Task",
     "forecast_loans",
     "loan_tasks",
+    "per_loan_batches",
     "read_portfolio",
 ]
 
@@ -171,24 +174,19 @@ def _task(action: Action, day: date, loan_id: str, branch: str) -> Task:
 class _Loan:
     """One loan's forecast state: its checked snapshot and the history added so far."""
 
-    def __init__(self, policy: Policy, snapshot: Snapshot,
-                 dependent: tuple[Condition, ...], start: date) -> None:
-        self.policy = policy
+    def __init__(self, snapshot: Snapshot, branch: str, dependent: tuple[Condition, ...],
+                 start: date) -> None:
         self.snapshot = snapshot
+        self.branch = branch
         self.history = list(snapshot.follow_ups)
         self.dependent = dependent
         self.tier: str | None = None
         self.start = start
         self._changes: dict[str | None, list[date]] = {}
 
-    def decide(self, day: date) -> Decision:
-        decision = evaluate(self.policy, replace(self.snapshot, follow_ups=tuple(self.history)),
-                            day)
-        self.tier = decision.tier
-        return decision
-
-    def open_on(self, day: date) -> list[Action]:
-        return [a for a in self.decide(day).actions if a.status != "upcoming"]
+    def current(self) -> Snapshot:
+        """The snapshot with the tasks recorded so far in its history."""
+        return replace(self.snapshot, follow_ups=tuple(self.history))
 
     def steady_until(self, day: date, end: date) -> date:
         """The last date up to ``end`` on which every date-dependent condition is as on ``day``."""
@@ -217,6 +215,54 @@ class _Loan:
         return days
 
 
+# A walk asks for evaluations (yields a date), is sent the Decision of the loan's
+# current snapshot on that date, and finally returns (today's open work, tasks).
+_Walk = Generator[date, Decision, tuple[list[Task], list[Task]]]
+
+
+def _open(decision: Decision) -> list[Action]:
+    return [a for a in decision.actions if a.status != "upcoming"]
+
+
+def _walk(loan: _Loan, as_of: date, end: date) -> _Walk:
+    """The forecast of one loan, as the evaluations it needs (see :func:`loan_tasks`)."""
+    seen: dict[date, Decision] = {}  # evaluations of the current history
+
+    def ask(day: date) -> Generator[date, Decision, list[Action]]:
+        if day not in seen:
+            seen[day] = yield day
+            loan.tier = seen[day].tier
+        return _open(seen[day])
+
+    def done(actions: list[Action], day: date) -> None:
+        loan.history.extend(_completion(a, day) for a in actions)
+        seen.clear()
+
+    loan_id, branch = loan.snapshot.loan_id, loan.branch
+    backlog = yield from ask(as_of)
+    done(backlog, as_of)
+    tasks: list[Task] = []
+    day = as_of + _DAY
+    while day <= end:
+        stop = loan.steady_until(day, end)
+        if not (yield from ask(stop)):
+            day = stop + _DAY
+            continue
+        # within the stretch, "some action is open" only turns on: find the first day
+        low, high = day, stop
+        while low < high:
+            middle = low + (high - low) // 2
+            if (yield from ask(middle)):
+                high = middle
+            else:
+                low = middle + _DAY
+        found = yield from ask(low)
+        tasks.extend(_task(a, low, loan_id, branch) for a in found)
+        done(found, low)
+        day = low + _DAY
+    return [_task(a, as_of, loan_id, branch) for a in backlog], tasks
+
+
 def loan_tasks(policy: Policy, raw: Any, as_of: date, end: date,
                branch: str = NO_BRANCH) -> tuple[list[Task], list[Task]]:
     """Today's open work and the forecast tasks of one loan (see the module docstring).
@@ -229,42 +275,107 @@ def loan_tasks(policy: Policy, raw: Any, as_of: date, end: date,
     Raises :class:`SnapshotError` for a bad snapshot.
     """
     snapshot = SnapshotReader.for_fields(policy.document.fields).read(raw)
-    return _loan_tasks(policy, snapshot, as_of, end, branch, _date_dependent(policy))
+    loan = _Loan(snapshot, branch, _date_dependent(policy), as_of)
+    return _run_one(policy, _walk(loan, as_of, end), loan)
 
 
-def _loan_tasks(policy: Policy, snapshot: Snapshot, as_of: date, end: date, branch: str,
-                dependent: tuple[Condition, ...]) -> tuple[list[Task], list[Task]]:
-    loan = _Loan(policy, snapshot, dependent, as_of)
-    backlog = loan.open_on(as_of)
-    loan.history.extend(_completion(a, as_of) for a in backlog)
-    tasks: list[Task] = []
-    day = as_of + _DAY
-    while day <= end:
-        stop = loan.steady_until(day, end)
-        if not loan.open_on(stop):
-            day = stop + _DAY
-            continue
-        # within the stretch, "some action is open" only turns on: find the first day
-        low, high = day, stop
-        while low < high:
-            middle = low + (high - low) // 2
-            if loan.open_on(middle):
-                high = middle
-            else:
-                low = middle + _DAY
-        day = low
-        found = loan.open_on(day)
-        tasks.extend(_task(a, day, snapshot.loan_id, branch) for a in found)
-        loan.history.extend(_completion(a, day) for a in found)
-        day += _DAY
-    return [_task(a, as_of, snapshot.loan_id, branch) for a in backlog], tasks
+def _run_one(policy: Policy, walk: _Walk, loan: _Loan) -> tuple[list[Task], list[Task]]:
+    """Drive one walk with the per-loan interpreter."""
+    try:
+        day = next(walk)
+        while True:
+            day = walk.send(evaluate(policy, loan.current(), day))
+    except StopIteration as stop:
+        result: tuple[list[Task], list[Task]] = stop.value
+        return result
+
+
+BatchEvaluator = Callable[[Sequence[tuple[Snapshot, date]]], list[Decision]]
+"""Evaluates many (snapshot, date) pairs at once, in order: e.g. a portfolio engine."""
+
+
+def per_loan_batches(policy: Policy) -> BatchEvaluator:
+    """The reference batch evaluator: the per-loan interpreter, one pair at a time."""
+
+    def run(pairs: Sequence[tuple[Snapshot, date]]) -> list[Decision]:
+        return [evaluate(policy, snapshot, day) for snapshot, day in pairs]
+
+    return run
+
+
+def _run_batched(loans: list[_Loan], walks: list[_Walk], batch: BatchEvaluator
+                 ) -> list[tuple[list[Task], list[Task]]]:
+    """Drive all walks together: each round evaluates every waiting loan in one batch."""
+    results: list[tuple[list[Task], list[Task]] | None] = [None] * len(walks)
+    waiting: dict[int, date] = {}
+    for index, walk in enumerate(walks):
+        try:
+            waiting[index] = next(walk)
+        except StopIteration as stop:  # pragma: no cover - a walk always asks once
+            results[index] = stop.value
+    while waiting:
+        order = list(waiting)
+        decisions = batch([(loans[i].current(), waiting[i]) for i in order])
+        waiting = {}
+        for index, decision in zip(order, decisions, strict=True):
+            try:
+                waiting[index] = walks[index].send(decision)
+            except StopIteration as stop:
+                results[index] = stop.value
+    return [r for r in results if r is not None]
+
+
+def portfolio_batches(policy: Policy) -> BatchEvaluator | None:
+    """The portfolio (SQL) engine as a batch evaluator, if installed and able to run ``policy``.
+
+    None when the engine or its extra is absent, or it cannot translate this policy
+    exactly; the forecast then uses the per-loan interpreter, with the same result.
+    """
+    try:  # looked up at run time: the engine is a separate, optional part
+        engine = importlib.import_module("followup_policy.engines.portfolio")
+        evaluate_portfolio = engine.evaluate_portfolio
+        is_supported = engine.is_supported
+    except (ImportError, AttributeError):
+        return None
+    try:
+        if is_supported(policy) is not None:
+            return None
+    except ImportError:  # the engine is there, its extra (duckdb) is not
+        return None
+
+    def run(pairs: Sequence[tuple[Snapshot, date]]) -> list[Decision]:
+        result = evaluate_portfolio(policy, [_as_record(s, day) for s, day in pairs])
+        decisions = []
+        for item in result.items():
+            if not isinstance(item, Decision):  # the snapshots were checked already
+                raise RuntimeError(f"the portfolio engine rejected a checked snapshot: {item}")
+            decisions.append(item)
+        return decisions
+
+    return run
+
+
+def _as_record(snapshot: Snapshot, day: date) -> dict[str, Any]:
+    """A checked snapshot back as an input record, evaluated on its own ``as_of``."""
+    record = {name: value for name, value in snapshot.values.items()
+              if name not in ("as_of", "tier") and value is not None}
+    record["loan_id"] = snapshot.loan_id
+    record["disbursement_date"] = snapshot.disbursement_date
+    record["as_of"] = day
+    record["follow_ups"] = [
+        {"action": f.action, "date": f.date, "channel": f.channel, "outcome": f.outcome}
+        for f in snapshot.follow_ups]
+    return record
 
 
 def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: int = 12,
-                   branch_field: str = "branch") -> Forecast:
+                   branch_field: str = "branch", batch: BatchEvaluator | None = None,
+                   method: str | None = None) -> Forecast:
     """The forecast of ``records`` (snapshot mappings, or RecordErrors passed through).
 
-    Every input record ends up counted or in ``rejects``.
+    Every input record ends up counted or in ``rejects``. Without ``batch`` each loan
+    is walked alone with the per-loan interpreter (memory stays flat); with a batch
+    evaluator (a portfolio engine) all loans are walked together, one batch per round.
     """
     end = Duration(months, "months").after(as_of)
     reader = SnapshotReader.for_fields(policy.document.fields)
@@ -272,6 +383,7 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
     backlog: list[Task] = []
     tasks: list[Task] = []
     rejects: list[RecordError] = []
+    held: list[_Loan] = []
     loans = 0
     for index, raw in enumerate(records):
         if isinstance(raw, RecordError):
@@ -283,17 +395,28 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
             continue
         branch = raw.get(branch_field)
         try:
-            open_today, future = _loan_tasks(
-                policy, reader.read(raw), as_of, end,
-                NO_BRANCH if branch in (None, "") else str(branch), dependent)
+            snapshot = reader.read(raw)
         except SnapshotError as exc:
             rejects.append(RecordError(index=index, loan_id=exc.loan_id or loan_id_of(raw),
                                        field=exc.field, message=str(exc)))
             continue
         loans += 1
-        backlog.extend(open_today)
-        tasks.extend(future)
-    method = "per-loan evaluation (reference semantics)"
+        loan = _Loan(snapshot, NO_BRANCH if branch in (None, "") else str(branch), dependent,
+                     as_of)
+        if batch is None:
+            open_today, future = _run_one(policy, _walk(loan, as_of, end), loan)
+            backlog.extend(open_today)
+            tasks.extend(future)
+        else:
+            held.append(loan)
+    if batch is not None:
+        for open_today, future in _run_batched(held, [_walk(loan, as_of, end) for loan in held],
+                                               batch):
+            backlog.extend(open_today)
+            tasks.extend(future)
+    if method is None:
+        method = ("per-loan evaluation (reference semantics)" if batch is None
+                  else "batched evaluation")
     return Forecast(policy.id, policy.version, policy.digest, as_of, end, loans, method,
                     tuple(backlog), tuple(tasks), tuple(rejects))
 

@@ -147,14 +147,16 @@ def _timeline(policy: Policy, origins: _Origins) -> Markup:
 
 
 def _new_keys(item: Any, keys: Iterable[str]) -> Markup:
-    """Keys a newer format adds (e.g. ``escalation``), shown when the policy sets them."""
+    """Keys a newer format adds (e.g. ``escalation``), shown when set to a non-default."""
     parts = []
+    fields = getattr(type(item), "model_fields", {})
     for key in keys:
         value = getattr(item, key, None)
-        if value in (None, [], {}, ()):
+        spec = fields.get(key)
+        if value in (None, [], {}, ()) or (spec is not None and value == spec.default):
             continue
         if hasattr(value, "model_dump"):
-            value = value.model_dump(exclude_none=True, exclude_defaults=True)
+            value = value.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         parts.append(f"{key}: {show_value(value)}")
     if not parts:
         return Markup("")
@@ -163,23 +165,27 @@ def _new_keys(item: Any, keys: Iterable[str]) -> Markup:
 
 def _tiers(policy: Policy, origins: _Origins) -> Markup:
     doc = policy.document
-    tiers = [(t.tier, t.when) for t in doc.risk_tiers] if doc.risk_tiers else [
-        (name, None) for name in doc.frequency]
+    tiers: list[tuple[str, str | None, Any]] = (
+        [(t.tier, t.when, t) for t in doc.risk_tiers] if doc.risk_tiers
+        else [(name, None, None) for name in doc.frequency])
     rows = []
     bars = []
-    for tier, when in tiers:
+    for tier, when, spec in tiers:
+        condition = join([_new_keys(spec, ("when_unknown",)), readable_condition(when, policy)])
         entry = doc.frequency.get(tier)
         if entry is None:
-            rows.append([tier, readable_condition(when, policy), "—", "", "", "", "", "", ""])
+            rows.append([tier, condition, "—", "", "", "", "", "", ""])
             continue
         per_year = round(365 / max(_days(entry.every), 1), 1)
         bars.append(charts.Bar(tier, {"每年次数 per year": round(per_year)}))
         rows.append([
             tag("b", tier),
-            readable_condition(when, policy) if doc.risk_tiers else "字段 risk_tier",
+            condition if doc.risk_tiers else "字段 risk_tier",
             f"每 {entry.every}", str(per_year), channel_label(entry.channel),
             str(entry.window), str(entry.lead), _SEVERITIES.get(entry.severity, entry.severity),
-            join([entry.checklist or "", Markup("<br>"), origins("frequency", tier, "every")]),
+            join([entry.checklist or "", Markup("<br>"),
+                  _new_keys(entry, ("completes_with", "escalate_after", "escalation")),
+                  origins("frequency", tier, "every")]),
         ])
     svg = charts.stacked_bars(bars, ["每年次数 per year"],
                               "各风险等级每年回访次数 / follow-ups per year by tier",
