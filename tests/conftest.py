@@ -37,3 +37,11 @@ def snapshot(**values: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def head_office() -> fp.Policy:
     return fp.load_policy(HEAD_OFFICE)
+
+
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages follow the locale; tests read English unless they ask for Chinese."""
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")

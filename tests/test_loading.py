@@ -522,7 +522,6 @@ def test_lone_surrogates_in_a_str_are_located() -> None:
         ("a: 'unterminated\n", 2, 1, "quoted scalar"),
         ("a:\n\t- 1\n", 2, 1, "indent with spaces, not tabs"),
         ("a: b: c\n", 1, 5, "mapping values are not allowed"),
-        ("policy:\n  id: x\n title: y\n", 3, 2, "YAML syntax error"),
         ('a: "\\q"\n', 1, 0, "escape"),
     ],
 )
@@ -749,7 +748,8 @@ def test_round_trip_through_a_yaml_emitter(data: dict[str, Any], flow: bool) -> 
                      default_flow_style=flow)
     if not data:
         return  # "{}" is a document, but an empty dump is not interesting here
-    assert same(to_plain(parse_yaml(text, F)), data), text
+    # slips=False: random keys such as "a：" are data here, not a policy typed by hand
+    assert same(to_plain(parse_yaml(text, F, slips=False)), data), text
 
 
 def test_round_trip_examples() -> None:

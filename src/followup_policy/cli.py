@@ -21,6 +21,13 @@ from typing import IO, Any
 from . import __version__
 from .errors import PolicyError, PolicyLoadError, SnapshotError
 from .loading import yaml_files_under
+from .messages import (
+    choose_language,
+    localize_parser,
+    render_issue,
+    split_language_option,
+    translate_lines,
+)
 from .output import OutputFormat, make_writer
 from .policy import Policy
 from .records import InputFormat, Record, Unreadable, guess_format, read_records
@@ -63,7 +70,10 @@ def _build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--timeout-ms", type=int, default=None,
                          help="solver time per question; beyond it the answer is unknown")
 
-    commands.add_parser("schema", help="print the JSON Schema of the policy format")
+    schema = commands.add_parser("schema", help="print the JSON Schema of the policy format")
+    schema.add_argument("--branch", action="store_true",
+                        help="print the branch variant of the schema: every key optional, "
+                             "for files with extends")
 
     evaluate = commands.add_parser("evaluate", help="evaluate borrower snapshots")
     evaluate.add_argument("--policy", "-p", required=True, help="policy file")
@@ -95,6 +105,8 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="run only the cases whose name contains TEXT")
     test.add_argument("--explain", action="store_true",
                       help="print the full explanation under each failing case")
+    test.add_argument("--min-coverage", type=_percentage, default=None, metavar="N",
+                      help="fail the run if any coverage category of a policy is below N percent")
 
     report = commands.add_parser(
         "report", help="HTML handbook of a policy, or --compare HEAD BRANCH... (offline page)")
@@ -128,6 +140,16 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _percentage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a percentage from 0 to 100")
+    return value
+
+
 def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -146,14 +168,27 @@ def main() -> None:
 
 def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
         stdin: IO[str] | None = None) -> int:
-    """Run one command; returns the exit code instead of exiting."""
+    """Run one command; returns the exit code instead of exiting.
+
+    ``--lang en|zh`` (anywhere in ``argv``; default from the locale) chooses the
+    language of help, load errors, test reports and explanations.
+    """
+    requested, argv = split_language_option(argv)
     try:
-        args = _build_parser().parse_args(list(argv))
+        lang = choose_language(requested)
+    except ValueError as exc:
+        stderr.write(f"followup-policy: {exc}\n")
+        return EXIT_USAGE
+    parser = _build_parser()
+    localize_parser(parser, lang)
+    try:
+        args = parser.parse_args(list(argv))
     except _UsageError as exc:
         stderr.write(f"{exc}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
+    args.lang = lang
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
                "explain": _explain, "resolve": _resolve, "diff": _diff,
                "test": _test, "analyze": _analyze, "report": _report,
@@ -163,7 +198,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
         return EXIT_OK
     except PolicyLoadError as exc:
-        stderr.write(f"{exc}\n")
+        stderr.write("".join(f"{render_issue(issue, lang)}\n" for issue in exc.issues))
         return EXIT_USAGE
     except (PolicyError, OSError, ImportError) as exc:  # ImportError: a missing extra
         stderr.write(f"followup-policy: {exc}\n")
@@ -189,7 +224,7 @@ def _validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[
         except PolicyLoadError as exc:
             failed = True
             for issue in exc.issues:
-                stdout.write(f"{issue}\n")
+                stdout.write(f"{render_issue(issue, args.lang)}\n")
             continue
         except (PolicyError, OSError) as exc:
             failed = True
@@ -213,7 +248,8 @@ def _analyze(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[s
 
 
 def _schema(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
-    stdout.write(json.dumps(policy_json_schema(), ensure_ascii=False, indent=2) + "\n")
+    schema = policy_json_schema(branch=args.branch)
+    stdout.write(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
     return EXIT_OK
 
 
@@ -349,7 +385,7 @@ def _explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: 
                 stdout.write(json.dumps(explanation.model_dump(mode="json"), ensure_ascii=False,
                                         indent=2) + "\n")
             else:
-                stdout.write(explanation.to_text())
+                stdout.write(translate_lines(explanation.to_text(), args.lang))
             return EXIT_OK
     stderr.write(f"followup-policy: loan '{args.loan}' not found in {args.input}\n")
     return EXIT_USAGE
@@ -375,7 +411,8 @@ def _test(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]
     from .testing import run_test_command
 
     return run_test_command(args.paths, args.junit, stdout, stderr,
-                            name_contains=args.name_contains, explain=args.explain)
+                            name_contains=args.name_contains, explain=args.explain,
+                            min_coverage=args.min_coverage, lang=args.lang)
 
 
 def _report(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:

@@ -33,6 +33,7 @@ Unit = Literal["days", "weeks", "months", "years"]
 
 DURATION_PATTERN = r"^\s*([0-9]+)\s*(days?|weeks?|months?|years?)\s*$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
+_FULLWIDTH_DIGIT_RE = re.compile("[\uff10-\uff19]")  # what a Chinese input method types
 # No follow-up policy needs more than a century; the caps keep every date in range.
 _MAX_AMOUNT: dict[str, int] = {"days": 36_600, "weeks": 5_220, "months": 1_200, "years": 100}
 
@@ -124,6 +125,8 @@ def _coerce_duration(value: Any) -> Duration:
 def parse_duration(text: str) -> Duration:
     """Parse ``N day(s)|week(s)|month(s)|year(s)``; raise ``ValueError`` otherwise."""
     match = _DURATION_RE.match(text)
+    if match is None and _FULLWIDTH_DIGIT_RE.search(text):
+        raise ValueError(f"'{text}' has full-width digits; write ASCII digits, e.g. '15 days'")
     if match is None:
         raise ValueError(
             f"'{text}' is not a duration; write a whole number and a unit, "

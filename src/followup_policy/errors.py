@@ -40,7 +40,9 @@ class Issue:
     """One located problem of a policy load.
 
     ``related`` points at a second place the problem involves, e.g. the
-    head-office item a branch tried to loosen.
+    head-office item a branch tried to loosen. ``message_zh`` is the Chinese text
+    where the message was written in both languages at its source; otherwise
+    :func:`followup_policy.messages.translate` finds it from the English one.
     """
 
     file: str
@@ -49,6 +51,7 @@ class Issue:
     message: str
     suggestion: str | None = None
     related: Location | None = None
+    message_zh: str | None = None
 
     @property
     def location(self) -> Location:

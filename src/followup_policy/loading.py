@@ -34,6 +34,7 @@ from typing import Any, Final, TypeAlias
 import yaml
 
 from .errors import Issue, Location, PolicyLoadError, did_you_mean
+from .slips import explain_syntax_error, find_slips
 
 __all__ = [
     "MAX_DEPTH",
@@ -602,8 +603,12 @@ def _syntax_issue(error: yaml.YAMLError, source: _Source) -> Issue:
     return Issue(file, mark.line + 1, mark.column + 1, message, related=related)
 
 
-def parse_yaml(text: str | bytes, file: str) -> YNode:
+def parse_yaml(text: str | bytes, file: str, *, slips: bool = True) -> YNode:
     """Parse one YAML document into located nodes.
+
+    With ``slips`` (the default, for files people type) input-method slips such as
+    ``window：30 days`` are reported where they are (see :mod:`.slips`); without it,
+    any YAML that PyYAML accepts is read, e.g. data that legitimately holds ``：``.
 
     Raises:
         PolicyLoadError: with every problem found (syntax, duplicate keys, tags,
@@ -620,6 +625,9 @@ def parse_yaml(text: str | bytes, file: str) -> YNode:
     text = text.removeprefix("\ufeff")
     source = _Source(text, file)
     _check_characters(source)
+    found = find_slips(text) if slips else []
+    if found:  # the parser would report these as jargon at the wrong line, or not at all
+        raise PolicyLoadError([slip.issue(file) for slip in found])
     builder = _Builder(source)
     root: YNode | None = None
     try:
@@ -627,7 +635,9 @@ def parse_yaml(text: str | bytes, file: str) -> YNode:
     except _Abort:
         pass
     except yaml.YAMLError as error:
-        builder.issues.append(_syntax_issue(error, source))
+        issue = _syntax_issue(error, source)
+        cause = explain_syntax_error(text, issue.line) if slips else None
+        builder.issues.append(issue if cause is None else cause.issue(file))
     if not builder.issues and (root is None or _is_empty(root)):
         builder.issues.append(Issue(file, 1, 1, "the file is empty"))
     if builder.issues or root is None:

@@ -52,6 +52,7 @@ from .loading import (
     to_plain,
     yaml_files_under,
 )
+from .messages import Lang, render_issue, translate, translate_lines, translate_report_line
 from .policy import Policy
 from .schema import SEVERITIES
 from .snapshots import BUILTIN_KEYS, coerce_date
@@ -971,6 +972,20 @@ class PolicyCoverage:
         """Conditions not yet seen both true and false."""
         return [c for c in self.conditions.values() if not c.both]
 
+    def percentages(self) -> dict[str, float]:
+        """Per category (and ``conditions``: seen both ways), the share exercised, in %."""
+        shares = {}
+        for name, _, _ in _CATEGORIES:
+            table = self.category(name)
+            shares[name] = _percent(sum(1 for n in table.values() if n), len(table))
+        both = sum(1 for c in self.conditions.values() if c.both)
+        shares["conditions"] = _percent(both, len(self.conditions))
+        return shares
+
+    def below(self, minimum: float) -> dict[str, float]:
+        """The categories whose coverage is under ``minimum`` percent."""
+        return {name: share for name, share in self.percentages().items() if share < minimum}
+
     @property
     def complete(self) -> bool:
         """Every node, rule, tier, frequency entry and item exercised, every `when` both ways."""
@@ -1148,6 +1163,10 @@ def format_coverage(coverage: PolicyCoverage) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _percent(done: int, total: int) -> float:
+    return 100.0 if total == 0 else done * 100 / total
+
+
 def _ratio(done: int, total: int) -> str:
     percent = 100 if total == 0 else done * 100 // total
     return f"{done:>3}/{total:<3} {percent:>3}%"
@@ -1240,25 +1259,38 @@ def write_junit(report: TestReport, path: str | os.PathLike[str]) -> None:
 
 def run_test_command(paths: Sequence[str], junit: str | None, stdout: IO[str],
                      stderr: IO[str], *, name_contains: str | None = None,
-                     explain: bool = False) -> int:
-    """``followup-policy test PATH... [--junit FILE] [-k TEXT] [--explain]``.
+                     explain: bool = False, min_coverage: float | None = None,
+                     lang: Lang = "en") -> int:
+    """``followup-policy test PATH... [--junit FILE] [-k TEXT] [--explain] [--min-coverage N]``.
 
     Prints the report to ``stdout`` and load errors (``file:line:col: message``) to
-    ``stderr``. Returns 0 if every case passed, 1 if any failed, 2 if a case file
-    or a policy could not be loaded.
+    ``stderr``, in ``lang``. Returns 0 if every case passed, 1 if any failed or a
+    policy's coverage is under ``min_coverage`` percent in any category, 2 if a case
+    file or a policy could not be loaded.
     """
     report = run_cases(paths, name_contains=name_contains)
     for issue in report.errors:
-        stderr.write(f"{issue}\n")
+        stderr.write(f"{render_issue(issue, lang)}\n")
     if not report.results and not report.errors:
-        stderr.write("followup-policy: no test cases"
-                     + (f" named like '{name_contains}'" if name_contains else "") + "\n")
-    stdout.write(format_report(report, explain=explain))
+        stderr.write(translate("followup-policy: no test cases"
+                               + (f" named like '{name_contains}'" if name_contains else ""),
+                               lang) + "\n")
+    stdout.write(translate_lines(format_report(report, explain=explain), lang,
+                                 translate_report_line))
+    code = report.exit_code
+    if min_coverage is not None:
+        for coverage in report.coverage:
+            short = coverage.below(min_coverage)
+            if short:
+                shown = ", ".join(f"{name} {share:.0f}%" for name, share in short.items())
+                stdout.write(translate(f"coverage of {coverage.policy_id} is below "
+                                       f"{min_coverage:g}%: {shown}", lang) + "\n")
+                code = max(code, EXIT_FAILED)
     if junit is not None:
         try:
             write_junit(report, junit)
         except OSError as exc:
             stderr.write(f"followup-policy: cannot write {junit}: {exc.strerror or exc}\n")
             return EXIT_ERROR
-    return report.exit_code
+    return code
 

@@ -80,6 +80,11 @@ _FULL_WIDTH = {
     "［": "[", "］": "]", "“": '"', "”": '"', "‘": "'", "’": "'", "．": ".",
     "＋": "+", "－": "-", "＊": "*", "／": "/",
 }
+_MATH_SIGNS = {"≥": ">=", "≤": "<=", "≠": "!=", "≧": ">=", "≦": "<=", "×": "*", "÷": "/"}
+_CHINESE_OPERATORS = {
+    "且": "and", "并且": "and", "和": "and", "与": "and", "或": "or", "或者": "or",
+    "大于": ">", "小于": "<", "等于": "==", "不等于": "!=", "大于等于": ">=", "小于等于": "<=",
+}
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -218,6 +223,9 @@ def _operator(text: str, start: int) -> Token:
         return Token("op", char, start)
     if char in _BAD_OPS:
         raise ConditionError(_BAD_OPS[char], start, 1)
+    if char in _MATH_SIGNS:
+        raise ConditionError(f"{_show_char(char)} is not an operator here; write"
+                             f" '{_MATH_SIGNS[char]}'", start, 1)
     if char in _FULL_WIDTH:
         raise ConditionError(f"full-width {_show_char(char)} is not allowed;"
                              f" use '{_FULL_WIDTH[char]}'", start, 1, _FULL_WIDTH[char])
@@ -479,6 +487,9 @@ Literal(offset=16, length=2, value=30)), ops=(Op(op='>', offset=14, length=1),))
     if rest.kind != "eof":
         if rest.text in (")", "]"):
             parser.fail(f"unmatched '{rest.text}'", rest)
+        if rest.kind == "name" and rest.text in _CHINESE_OPERATORS:
+            parser.fail(f"'{rest.text}' is not an operator; write"
+                        f" '{_CHINESE_OPERATORS[rest.text]}'", rest)
         parser.fail(f"expected an operator or the end of the condition, got {_describe(rest)}",
                     rest)
     _check_depth(node)

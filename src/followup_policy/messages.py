@@ -1,0 +1,448 @@
+"""Messages in English and Chinese, for everything a compliance user reads.
+
+The English text written at each call site is the message id, as in gettext: the
+library builds messages in English (so logs, tests and tracebacks stay greppable)
+and a display edge (the CLI, the test runner, ``explain``) shows them in the reader's
+language. Messages are formatted with names and numbers before they reach here, so
+the catalog holds *patterns*: a regular expression over the English message and a
+Chinese template that reuses its parts. A group whose name ends in ``_t`` is itself
+translated (``in condition: <message>``). A message the catalog does not know is
+shown in English, never dropped or garbled.
+
+Messages written in both languages at their source (input-method slips) carry their
+Chinese text on the :class:`~followup_policy.errors.Issue` itself.
+
+>>> translate("unknown checklist 'standrd'", "zh")
+'未知的清单“standrd”'
+>>> translate("unknown checklist 'standrd'", "en")
+"unknown checklist 'standrd'"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
+from typing import Literal, TypeAlias
+
+from .errors import Issue
+
+__all__ = [
+    "LANGUAGES",
+    "Lang",
+    "choose_language",
+    "localize_parser",
+    "render_issue",
+    "split_language_option",
+    "translate",
+    "translate_lines",
+    "translate_report_line",
+]
+
+Lang: TypeAlias = Literal["en", "zh"]
+LANGUAGES: tuple[Lang, ...] = ("en", "zh")
+
+# (English pattern, Chinese template). Order matters: the first full match wins.
+_CATALOG: tuple[tuple[str, str], ...] = (
+    # -- wrappers whose inner message is translated on its own --------------------------
+    (r"in condition: (?P<rest_t>.+)", "条件有误：{rest_t}"),
+    (r"YAML syntax error: (?P<rest>.+?); indent with spaces, not tabs",
+     "YAML 语法错误：这里用了制表符（Tab）缩进；请用空格缩进，不要用制表符（解析器原文：{rest}）"),
+    (r"YAML syntax error: (?P<rest>.+)", "YAML 语法错误（解析器原文：{rest}）"),
+    (r"'(?P<where>[^']+)': (?P<rest_t>'.+' is not a duration.+|'.+' has full-width digits.+)",
+     "“{where}”：{rest_t}"),
+    # -- keys and sections ---------------------------------------------------------------
+    (r"unknown key '(?P<key>[^']*)'; allowed here: (?P<keys>.+)",
+     "未知的键“{key}”；这里可以写：{keys}"),
+    (r"unknown key '(?P<key>[^']*)'", "未知的键“{key}”"),
+    (r"unknown section '(?P<key>[^']*)'", "未知的部分“{key}”"),
+    (r"missing required key '(?P<key>[^']*)'", "缺少必填的键“{key}”"),
+    (r"duplicate key '(?P<key>[^']*)' \(first at line (?P<line>\d+)(?:, column (?P<col>\d+))?\)",
+     "重复的键“{key}”（第一次出现在第 {line} 行）"),
+    (r"the file is empty", "文件是空的"),
+    (r"the file is (?P<n>\d+) bytes; a policy file may be at most (?P<max>\d+) bytes",
+     "文件有 {n} 字节；政策文件最多 {max} 字节"),
+    (r"cannot read the file: (?P<why>.+)", "无法读取文件：{why}"),
+    (r"the file is not valid UTF-8 \(byte (?P<byte>0x[0-9A-F]{2})\); save it as UTF-8 "
+     r"\(it may be in GBK or another legacy encoding\)",
+     "文件不是有效的 UTF-8 编码（字节 {byte}）；请另存为 UTF-8（它可能是 GBK 等旧编码）"),
+    (r"the character (?P<char>U\+[0-9A-F]+) is not allowed in YAML; remove it",
+     "YAML 中不允许字符 {char}；请删除"),
+    (r"the document is nested more than (?P<n>\d+) levels deep",
+     "文档嵌套超过 {n} 层"),
+    (r"merge keys are not supported; repeat the keys", "不支持合并键（<<）；请把键重复写出"),
+    (r"'(?P<text>[^']*)' has a time of day; use a date YYYY-MM-DD",
+     "“{text}”带有时间；请写日期 YYYY-MM-DD"),
+    (r"'(?P<text>[^']*)' is not a valid date: (?P<why>.+)", "“{text}”不是有效日期：{why}"),
+    (r"'(?P<text>[^']*)' is not allowed: numbers must be finite",
+     "“{text}”不允许：数字必须是有限值"),
+    # -- values --------------------------------------------------------------------------
+    (r"'(?P<text>[^']*)' is not a duration; write a whole number and a unit, e\.g\. .+",
+     "“{text}”不是期限；请写整数加单位，例如“3 months”“15 days”“2 weeks”“1 year”"),
+    (r"'(?P<text>[^']*)' has full-width digits; write ASCII digits, e\.g\. '15 days'",
+     "“{text}”里有全角数字；请写半角数字，例如“15 days”"),
+    (r"'(?P<value>[^']*)' is not allowed for '(?P<key>[^']*)'; use one of: (?P<values>.+)",
+     "“{key}”不能是“{value}”；可选：{values}"),
+    (r"unknown checklist '(?P<name>[^']*)'", "未知的清单“{name}”"),
+    (r"unknown field '(?P<name>[^']*)'", "未知的字段“{name}”"),
+    (r"anchor '(?P<name>[^']*)' is unknown; anchors must be date fields \((?P<fields>.*)\)",
+     "锚点“{name}”未知；锚点必须是日期字段（{fields}）"),
+    (r"tier '(?P<tier>[^']*)' has no frequency entry; every tier that can occur needs one.*",
+     "风险等级“{tier}”没有定期回访（frequency）条目；每个可能出现的等级都需要一个"),
+    (r"tier '(?P<tier>[^']*)' can never match: the default tier \(the one without `when`\) "
+     r"must come last", "风险等级“{tier}”永远匹配不到：默认等级（没有 when 的那个）必须放在最后"),
+    (r"id '(?P<id>[^']*)' is already used \(line (?P<line>\d+)\); node and rule ids must be "
+     r"unique because follow-up history refers to them",
+     "编号“{id}”已被使用（第 {line} 行）；回访记录按编号引用节点和规则，所以编号必须唯一"),
+    (r"policy id '(?P<id>[^']*)' may only use lower-case letters, digits, '-' and '_'",
+     "政策编号“{id}”只能使用小写字母、数字、“-”和“_”"),
+    (r"input should be a valid dictionary.*", "这里应当是一个映射（键: 值）"),
+    (r"input should be a valid list.*", "这里应当是一个列表"),
+    (r"input should be a valid string.*", "这里应当是文字"),
+    (r"input should be a valid integer.*", "这里应当是整数"),
+    # -- conditions ----------------------------------------------------------------------
+    (r"unknown name '(?P<name>[^']*)'", "未知的名称“{name}”"),
+    (r"unknown parameter '(?P<name>[^']*)'", "未知的参数“{name}”"),
+    (r"unknown function '(?P<name>[^']*)'", "未知的函数“{name}”"),
+    (r"cannot compare (?P<a>\w+) with (?P<b>\w+)", "不能把 {a} 和 {b} 比较"),
+    (r"condition must be true or false, got (?P<type>\w+)",
+     "条件的结果必须是 true 或 false，这里得到的是 {type}"),
+    (r"'(?P<value>[^']*)' is not a value of (?P<field>\w+) \((?P<values>.*)\)",
+     "“{value}”不是 {field} 的取值（可选：{values}）"),
+    (r"expected a value, got (?P<got>.+)", "这里应当是一个值，实际是 {got}"),
+    (r"expected an operator or the end of the condition, got (?P<got>.+)",
+     "这里应当是运算符或条件结束，实际是 {got}"),
+    (r"unexpected character (?P<char>.+)", "意外的字符 {char}"),
+    (r"string is never closed", "字符串缺少结尾引号"),
+    (r"unmatched '(?P<char>.)'", "多余的“{char}”"),
+    (r"'(?P<char>[^']+)' is not an operator here; write '(?P<op>[^']+)'",
+     "“{char}”不是这里的运算符；请写“{op}”"),
+    (r"'(?P<word>[^']+)' is not an operator; write '(?P<op>[^']+)'",
+     "“{word}”不是运算符；请写“{op}”"),
+    (r"full-width '(?P<char>.)' is not allowed; use '(?P<ascii>.)'",
+     "不允许全角“{char}”；请用半角“{ascii}”"),
+    (r"use 'and' instead of '(?P<op>[^']+)'", "请用 and 代替“{op}”"),
+    (r"use 'or' instead of '(?P<op>[^']+)'", "请用 or 代替“{op}”"),
+    (r"use 'not' instead of '!'", "请用 not 代替“!”"),
+    (r"constants are lowercase in conditions", "条件中的常量要小写（true、false、null）"),
+    # -- branches (guardrails) -------------------------------------------------------------
+    (r"(?P<what>.+?): (?P<key>\w+) (?P<value>.+?) loosens the inherited (?P<old>.+?) "
+     r"\((?P<where>[^()]+)\); a branch may only shorten it",
+     "{what}：{key} 为 {value}，比继承的 {old} 更宽松（{where}）；分行只能缩短"),
+    (r"(?P<what>.+?): severity (?P<value>\w+) is lower than the inherited (?P<old>.+?) "
+     r"\((?P<where>.+)\); a branch may only raise it",
+     "{what}：严重程度 {value} 低于继承的 {old}（{where}）；分行只能提高"),
+    (r"(?P<what>.+?) is locked \((?P<where>[^()]+)\); a branch may not change `(?P<key>[^`]+)` "
+     r"\(inherited (?P<old>.+) at (?P<at>[^()]+)\)",
+     "{what} 已锁定（{where}）；分行不能修改“{key}”（继承值 {old}，位于 {at}）"),
+    (r"(?P<what>.+?): `when: (?P<new>.+)` changes the inherited `when: (?P<old>.+)` "
+     r"\((?P<where>[^()]+)\); a branch may not change the `when` of an inherited item; it "
+     r"adds a rule of its own instead",
+     "{what}：“when: {new}”改变了继承的“when: {old}”（{where}）；分行不能修改继承条目的 when，"
+     "请另加一条自己的规则"),
+    (r"parameter '(?P<name>[^']*)' is not overridable \(inherited at (?P<where>[^()]+)\); a "
+     r"branch may override only parameters marked `overridable: true`",
+     "参数“{name}”不可覆盖（继承自 {where}）；分行只能覆盖标记为 overridable: true 的参数"),
+    (r"parameter '(?P<name>[^']*)': (?P<value>\S+) is below the inherited min (?P<min>\S+) "
+     r"\((?P<where>[^()]+)\); a branch must stay within min/max",
+     "参数“{name}”：{value} 低于继承的下限 {min}（{where}）；分行必须在 min/max 范围内"),
+    (r"parameter '(?P<name>[^']*)': (?P<value>\S+) is above the inherited max (?P<max>\S+) "
+     r"\((?P<where>[^()]+)\); a branch must stay within min/max",
+     "参数“{name}”：{value} 高于继承的上限 {max}（{where}）；分行必须在 min/max 范围内"),
+    (r"the parent policy '(?P<name>[^']*)' does not exist \(looked for (?P<path>.+)\)",
+     "上级政策“{name}”不存在（查找位置：{path}）"),
+    # -- test cases ------------------------------------------------------------------------
+    (r"case '(?P<name>[^']*)' has no evaluation date: .+",
+     "用例“{name}”没有评估日期：请在用例（或 defaults）中写 as_of"),
+    (r"another case is already named '(?P<name>[^']*)' \(case (?P<n>\d+)\); give each case "
+     r"its own name", "已经有一个用例叫“{name}”（第 {n} 个）；请给每个用例起不同的名字"),
+)
+
+
+_STATUS = {"UPCOMING": "即将到期", "DUE": "已到期", "OVERDUE": "已逾期",
+           "upcoming": "即将到期", "due": "已到期", "overdue": "已逾期"}
+_CATEGORY = {"timing nodes": "固定节点", "rules": "规则", "risk tiers": "风险等级",
+             "frequency": "定期回访", "checklist items": "清单事项", "conditions": "条件",
+             "timing_nodes": "固定节点", "tiers": "风险等级", "checklist_items": "清单事项"}
+_AT_LEAST_ONCE = {"acted": "至少产生过一次行动", "fired": "至少触发过一次",
+                  "matched": "至少匹配过一次", "kept": "至少保留过一次"}
+_NEVER = {"acted": "从未产生行动", "fired": "从未触发", "matched": "从未匹配", "kept": "从未保留"}
+_COVERAGE_LABEL_WIDTH = 17  # testing.format_coverage pads its labels to this many columns
+
+# Lines of the reports people read (test results, coverage, explanations), matched
+# after their indentation is removed. Tried before the message catalog.
+_REPORT_CATALOG: tuple[tuple[str, str], ...] = (
+    # -- test runner -----------------------------------------------------------------------
+    (r"(?P<file>.+): (?P<passed>\d+)/(?P<total>\d+) passed", "{file}：{passed}/{total} 通过"),
+    (r"(?P<label>PASS|FAIL|ERROR) (?P<where>\S+:\d+) (?P<name>.+)  \(as_of (?P<date>[-\d]+)\)",
+     "{label_z} {where} {name}（评估日 {date}）"),
+    (r"error: (?P<rest_t>.+)", "错误：{rest_t}"),
+    (r"to see why: (?P<command>.+)", "查看原因：{command}"),
+    (r"why: (?P<rest_t>.+)", "原因：{rest_t}"),
+    (r"(?P<field>\w+)(?P<pad> +)expected (?P<expected>.+?)(?P<pad2> +)got (?P<got>.+)",
+     "{field}{pad}期望 {expected}{pad2}实际 {got}"),
+    (r"(?P<subject>.+?): expected (?P<expected>.+), got (?P<got>.+)",
+     "{subject}：期望 {expected}，实际 {got}"),
+    (r"action (?P<rest>.+):", "行动 {rest}："),
+    (r"Coverage of (?P<policy>.+) \((?P<source>.+)\), (?P<n>\d+) case\(s\):",
+     "{policy}（{source}）的覆盖率，共 {n} 个用例："),
+    (r"(?P<category>timing nodes|rules|risk tiers|frequency|checklist items)(?P<pad> +)"
+     r"(?P<ratio>\d+/\d+ +\d+%)  (?P<verb>\w+) at least once",
+     "{category_z}{category_pad}{ratio}  {verb_once}"),
+    (r"(?P<category>conditions)(?P<pad> +)(?P<ratio>\d+/\d+ +\d+%)  `when` seen both true "
+     r"and false", "{category_z}{category_pad}{ratio}  when 为真、为假都出现过"),
+    (r"Not exercised by any case:", "没有任何用例覆盖的："),
+    (r"(?P<category>timing nodes|rules|risk tiers|frequency|checklist items) "
+     r"\(never (?P<verb>\w+)\): (?P<ids>.+)", "{category_z}（{verb_never}）：{ids}"),
+    (r"Conditions not yet seen both true and false:", "尚未见到既为真又为假的条件："),
+    (r"Conditions seen unknown \(data missing\): (?P<rest>.+)",
+     "出现过“未知”（缺数据）的条件：{rest}"),
+    (r"Checklists that no node, rule or frequency entry uses: (?P<rest>.+)",
+     "没有任何节点、规则或定期回访使用的清单：{rest}"),
+    (r"(?P<owner>\S+ \S+): only (?P<seen>true|false|unknown)(?: \((?P<n>\d+) case\(s\)\))?; "
+     r"when (?P<text>.+)", "{owner}：只出现过 {seen}（{n} 个用例）；when {text}"),
+    (r"everything exercised\.", "全部覆盖。"),
+    (r"(?P<passed>\d+) passed, (?P<failed>\d+) failed(?P<rest>.*) in (?P<n>\d+) files?",
+     "{passed} 个通过，{failed} 个失败{rest}，共 {n} 个文件"),
+    (r"coverage of (?P<policy>\S+) is below (?P<min>[\d.]+)%: (?P<rest>.+)",
+     "政策 {policy} 的覆盖率低于 {min}%：{rest}"),
+    # -- explain ---------------------------------------------------------------------------
+    (r"Loan (?P<loan>.+) on (?P<date>[-\d]+) under (?P<policy>\S+) (?P<version>\S+) "
+     r"\(digest (?P<digest>\w+)\)",
+     "贷款 {loan}，评估日 {date}，政策 {policy} {version}（摘要 {digest}）"),
+    (r"Risk tier: (?P<tier>\S+) \((?P<why_t>.+)\)", "风险等级：{tier}（{why_t}）"),
+    (r"Risk tier: (?P<tier>\S+)", "风险等级：{tier}"),
+    (r"Required actions \((?P<n>\d+)\):", "需要办理的行动（{n}）："),
+    (r"Not required \((?P<n>\d+)\):", "不需要办理（{n}）："),
+    (r"Completed \((?P<n>\d+)\):", "已完成（{n}）："),
+    (r"Could not decide \((?P<n>\d+)\):", "无法判断（{n}）："),
+    (r"Details:", "详细过程："),
+    (r"(?P<status>UPCOMING|DUE|OVERDUE) +(?P<what>.+?): due (?P<due>[-\d]+), deadline "
+     r"(?P<deadline>[-\d]+), via (?P<channel>\S+)",
+     "{status_z} {what}：应办日 {due}，完成时限 {deadline}，渠道 {channel}"),
+    (r"- (?P<rest_t>.+)", "- {rest_t}"),
+    (r"\[(?P<element>[^\]]+)\] (?P<outcome>\w+): (?P<rest_t>.+)",
+     "[{element}] {outcome}：{rest_t}"),
+    (r"values: (?P<rest>.+)", "取值：{rest}"),
+    (r"dates: (?P<rest>.+)", "日期：{rest}"),
+    (r"(?P<id>\S+) (?P<title>.+?): (?P<rest_t>(?:does not apply|not yet|completed|in cooldown|"
+     r"could not decide|done) .+)", "{id} {title}：{rest_t}"),
+    # -- summaries and reasons (from evaluation) -------------------------------------------
+    (r"does not apply: '(?P<text>.+)' is false", "不适用：“{text}” 为假"),
+    (r"not yet: shown from (?P<from>[-\d]+) \((?P<lead>.+) before due (?P<due>[-\d]+)\)",
+     "尚未到显示时间：自 {from} 起显示（应办日 {due} 前 {lead}）"),
+    (r"not yet: every (?P<every>.+) from (?P<since>.+), due (?P<due>[-\d]+)",
+     "尚未到期：自 {since} 起每 {every} 一次，应办日 {due}"),
+    (r"completed: (?P<rest>.+)", "已完成：{rest}"),
+    (r"required: (?P<status>upcoming|due|overdue)", "需要办理：{status_z}"),
+    (r"could not decide '(?P<text>.+)': data missing", "无法判断“{text}”：缺少数据"),
+    (r"tier (?P<tier>\S+): '(?P<text>.+)' is true", "等级 {tier}：“{text}” 为真"),
+    (r"tier (?P<tier>\S+): the default tier", "等级 {tier}：默认等级"),
+    (r"not tier (?P<tier>\S+): '(?P<text>.+)' is (?P<verdict>.+)",
+     "不是等级 {tier}：“{text}” 为 {verdict}"),
+    (r"due (?P<after>.+?) after (?P<anchor>\S+) (?P<date>[-\d]+) \(deadline (?P<deadline>[-\d]+)"
+     r"(?:, window (?P<window>.+))?\)",
+     "应办日为 {anchor}（{date}）之后 {after}（完成时限 {deadline}）"),
+    (r"no follow-up '(?P<id>.+)' recorded since (?P<date>[-\d]+)",
+     "自 {date} 起没有“{id}”的回访记录"),
+    (r"applies because (?P<text>.+)", "适用，因为 {text}"),
+    (r"(?P<text>.+) holds(?: \((?P<values>.+)\))?", "{text} 成立（{values}）"),
+)
+
+
+@cache
+def _compiled(catalog: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern, re.DOTALL), template) for pattern, template in catalog)
+
+
+def _apply(catalog: tuple[tuple[str, str], ...], message: str, lang: Lang) -> str | None:
+    for pattern, template in _compiled(catalog):
+        match = pattern.fullmatch(message)
+        if match is None:
+            continue
+        parts: dict[str, str] = {}
+        for name, value in match.groupdict(default="").items():
+            parts[name] = translate_report_line(value, lang) if name.endswith("_t") else value
+            parts[name + "_z"] = (_STATUS.get(value) or _CATEGORY.get(value)
+                                  or {"PASS": "通过", "FAIL": "失败", "ERROR": "错误"}.get(value)
+                                  or value)
+        if "verb" in parts:
+            parts["verb_once"] = _AT_LEAST_ONCE.get(parts["verb"], parts["verb"])
+            parts["verb_never"] = _NEVER.get(parts["verb"], parts["verb"])
+        if "category" in parts:
+            width = _display_width(parts["category_z"])
+            parts["category_pad"] = " " * max(1, _COVERAGE_LABEL_WIDTH - width)
+        return template.format(**parts)
+    return None
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if ord(c) >= 0x1100 else 1 for c in text)
+
+
+def translate(message: str, lang: Lang) -> str:
+    """``message`` in ``lang``; English, or a message the catalog lacks, is returned as is."""
+    if lang == "en":
+        return message
+    found = _apply(_CATALOG, message, lang)
+    return message if found is None else found
+
+
+def translate_report_line(line: str, lang: Lang) -> str:
+    """One line of a test report or an explanation (without its indentation) in ``lang``."""
+    if lang == "en":
+        return line
+    found = _apply(_REPORT_CATALOG, line, lang)
+    return translate(line, lang) if found is None else found
+
+
+def translate_lines(text: str, lang: Lang,
+                    line_translator: Callable[[str, Lang], str] | None = None) -> str:
+    """Translate each line of a report on its own (indentation kept)."""
+    if lang == "en":
+        return text
+    convert = line_translator or translate_report_line
+    out = []
+    for line in text.split("\n"):
+        body = line.lstrip(" ")
+        out.append(line[: len(line) - len(body)] + convert(body, lang) if body else line)
+    return "\n".join(out)
+
+
+def render_issue(issue: Issue, lang: Lang) -> str:
+    """``file:line:col: message`` in ``lang``, with its suggestion and related place."""
+    if lang == "en":
+        return str(issue)
+    message = issue.message_zh if issue.message_zh is not None else translate(issue.message,
+                                                                              lang)
+    text = f"{issue.location}: {message}"
+    if issue.suggestion is not None:
+        text += f"（是不是要写“{issue.suggestion}”？）"
+    if issue.related is not None:
+        text += f"［参见 {issue.related}］"
+    return text
+
+
+def choose_language(requested: str | None = None,
+                    environ: Mapping[str, str] | None = None) -> Lang:
+    """``requested`` if given, else from the locale (LC_ALL, LC_MESSAGES, LANG), else English.
+
+    >>> choose_language(None, {"LANG": "zh_CN.UTF-8"})
+    'zh'
+    >>> choose_language("en", {"LANG": "zh_CN.UTF-8"})
+    'en'
+    """
+    if requested is not None:
+        if requested not in LANGUAGES:
+            raise ValueError(f"unknown language {requested!r}; use one of: en, zh")
+        return requested
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def split_language_option(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """Take ``--lang X`` / ``--lang=X`` out of ``argv`` wherever it stands.
+
+    The language must be known before the parser is built (its help is translated),
+    and a user may put the option before or after the command name.
+    """
+    requested: str | None = None
+    rest: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            rest.append(item)
+            rest.extend(items)
+            break
+        if item == "--lang":
+            requested = next(items, "")
+        elif item.startswith("--lang="):
+            requested = item.split("=", 1)[1]
+        else:
+            rest.append(item)
+    return requested, rest
+
+
+_HELP_ZH: dict[str, str] = {
+    "Mortgage post-loan follow-up policies: validate, evaluate.":
+        "个人住房贷款贷后回访政策：校验、评估。",
+    "show this help message and exit": "显示帮助并退出",
+    "show program's version number and exit": "显示版本号并退出",
+    "check policy files; print file:line:col": "校验政策文件；错误以 文件:行:列 列出",
+    "policy files or directories (*.yaml, *.yml)": "政策文件或目录（*.yaml、*.yml）",
+    "print the JSON Schema of the policy format": "输出政策格式的 JSON Schema（供编辑器补全）",
+    "evaluate borrower snapshots": "评估借款人快照，得出需要办理的回访行动",
+    "policy file": "政策文件",
+    "evaluation date (default: each snapshot's as_of, else today)":
+        "评估日期（默认：各快照自己的 as_of，否则今天）",
+    "JSONL, CSV or JSON file, or - for stdin": "JSONL、CSV 或 JSON 文件，或用 - 表示标准输入",
+    "input format (default: from the file name; stdin is JSONL)":
+        "输入格式（默认按文件名判断；标准输入为 JSONL）",
+    "output format (default: jsonl)": "输出格式（默认 jsonl）",
+    "write decisions here": "把评估结果写到这个文件",
+    "write rejected records here as JSON lines (default: stderr)":
+        "把被拒绝的记录以 JSON 行写到这个文件（默认：标准错误）",
+    "print counts of records, actions and statuses to stderr":
+        "在标准错误输出记录数、行动数和各状态数量",
+    "print the effective merged policy with each value's origin":
+        "输出合并后的有效政策，并注明每个值来自哪个文件哪一行",
+    "list what differs between two policies": "列出两个政策之间的差异",
+    "e.g. the head-office policy or an old version": "例如总行政策或旧版本",
+    "e.g. a branch policy or a new version": "例如分行政策或新版本",
+    "run policy test cases; print failures and coverage":
+        "运行政策测试用例；输出失败用例和覆盖率",
+    "test case files or directories (*.yaml, *.yml)": "测试用例文件或目录（*.yaml、*.yml）",
+    "also write the results as JUnit XML, for CI systems":
+        "同时把结果写成 JUnit XML，供 CI 系统使用",
+    "run only the cases whose name contains TEXT": "只运行名称包含 TEXT 的用例",
+    "print the full explanation under each failing case": "在每个失败用例下输出完整解释",
+    "fail the run if any coverage category of a policy is below N percent":
+        "任一政策的任一覆盖类别低于 N%% 时判为失败",
+    "why each action was or was not required": "解释每个行动为什么需要或不需要办理",
+    "evaluation date (default: the snapshot's as_of, else today)":
+        "评估日期（默认：快照的 as_of，否则今天）",
+    "loan_id of the record to explain": "要解释的贷款编号（loan_id）",
+    "print the explanation as JSON": "以 JSON 输出解释",
+    "language of messages: en or zh (default: from the locale, LANG)":
+        "提示信息的语言：en 或 zh（默认按系统语言环境 LANG）",
+    "print the branch variant of the schema: every key optional, for files with extends":
+        "输出分行版本的 Schema：所有键都可省略，用于带 extends 的分行政策文件",
+}
+_ARGPARSE_ZH = {"usage: ": "用法：", "positional arguments": "位置参数", "options": "选项",
+                "optional arguments": "选项"}
+
+
+def localize_parser(parser: argparse.ArgumentParser, lang: Lang) -> None:
+    """Translate the help of ``parser`` and its sub-commands in place (unknown text stays)."""
+    if lang == "en":
+        return
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop()
+        if current.description:
+            current.description = _HELP_ZH.get(current.description, current.description)
+        for group in current._action_groups:
+            if group.title:
+                group.title = _ARGPARSE_ZH.get(group.title, group.title)
+        for action in current._actions:
+            if action.help and action.help is not argparse.SUPPRESS:
+                action.help = _HELP_ZH.get(action.help, action.help)
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    choice.help = _HELP_ZH.get(choice.help or "", choice.help)
+                parsers.extend(action.choices.values())
+        current.formatter_class = _ChineseHelpFormatter
+
+
+class _ChineseHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage: str | None, actions: Iterable[argparse.Action],
+                  groups: Iterable[argparse._MutuallyExclusiveGroup],
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)
