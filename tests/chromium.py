@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "Rendered", "chromium_path", "render"]
+__all__ = ["CHROMIUM", "Rendered", "chromium_path", "print_pdf", "render"]
 
 CHROMIUM = "/usr/bin/chromium"
 _FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,3 +62,13 @@ def render(page: Path, workdir: Path, screenshot: Path | None = None,
         if not screenshot.exists():
             raise RuntimeError(f"chromium saved no screenshot: {shot.stderr[-2000:]}")
     return Rendered(dumped.stdout, console, screenshot)
+
+
+def print_pdf(page: Path, workdir: Path, target: Path) -> list[str]:
+    """Print ``page`` to PDF as a browser would (print stylesheet); the console messages."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    done = _run(page, workdir / "profile-pdf", [f"--print-to-pdf={target}",
+                                                "--no-pdf-header-footer"])
+    if not target.exists():
+        raise RuntimeError(f"chromium printed no PDF: {done.stderr[-2000:]}")
+    return _CONSOLE.findall(done.stderr)

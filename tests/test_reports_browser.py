@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import followup_policy as fp
-from tests.chromium import chromium_path, render
+from tests.chromium import chromium_path, print_pdf, render
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -69,6 +69,7 @@ def test_handbook_of_shenzhen_names_origins_and_its_tightened_floor(tmp_path: Pa
         assert f"{row.from_.isoformat()} 起 {row.value}" in text
     assert re.search(r"分行 branches/shenzhen\.yaml:\d+", text)  # value set by the branch
     assert re.search(r"总行 head_office\.yaml:\d+", text)         # value inherited
+    assert re.search(r"window ← 分行 branches/shenzhen\.yaml:\d+", text)  # a key it overrode
     # what the branch changed, e.g. the shorter m3 window, listed as tightened
     assert "timing_nodes[m3].window" in text and "收紧 tightened" in text
 
@@ -101,3 +102,12 @@ def test_forecast_page(tmp_path: Path) -> None:
     assert f"逾期积压 overdue backlog: {backlog}" in text
     assert f"预测任务合计 forecast tasks {monthly}" in text
     assert "2026-W49" in text and "2027-01" in text
+
+
+def test_handbook_prints(tmp_path: Path) -> None:
+    page = tmp_path / "handbook.html"
+    page.write_text(fp.report(POLICIES / "head_office.yaml"), encoding="utf-8")
+    pdf = tmp_path / "handbook.pdf"
+    assert print_pdf(page, tmp_path / "chromium-pdf", pdf) == []
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") > 2  # several A4 pages

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from ..compiling import compile_policy
 from ..durations import Duration
+from ..errors import Location
 from ..layering import PolicyChain, origin_of, read_policy_chain, short_file_names, show_value
 from ..policy import Policy
 from ..schema import PolicyDocument
@@ -35,6 +36,8 @@ _CHANNELS: Final = {"phone": "电话 phone", "robot_call": "智能语音 robot c
                     "site_visit": "上门 site visit", "letter": "书面 letter",
                     "sms": "短信 SMS", "video_call": "视频 video call",
                     "in_branch": "网点 in branch"}
+_NODE_KEYS: Final = ("title", "after", "window", "lead", "channel", "checklist", "severity",
+                     "completes_with", "escalate_after", "escalation", "locked")
 _SEVERITIES: Final = {"low": "低 low", "medium": "中 medium", "high": "高 high",
                       "critical": "严重 critical"}
 
@@ -53,9 +56,25 @@ class _Origins:
         location = origin_of(self.chain.tree, path)
         if location is None:
             return Markup("")
+        return tag("span", self._label(location), "origin")
+
+    def _label(self, location: Location) -> str:
         who = "总行" if location.file == self.chain.files[0] else "分行"
-        name = self.names.get(location.file, location.file)
-        return tag("span", f"{who} {name}:{location.line}", "origin")
+        return f"{who} {self.names.get(location.file, location.file)}:{location.line}"
+
+    def item(self, path: tuple[str | int, ...], keys: Iterable[str]) -> Markup:
+        """The item's origin, then each key that a later file of the chain set."""
+        if not self.branch:
+            return Markup("")
+        own = origin_of(self.chain.tree, path)
+        if own is None:
+            return Markup("")
+        lines = [self._label(own)]
+        for key in keys:
+            where = origin_of(self.chain.tree, (*path, key))
+            if where is not None and where.file != own.file:
+                lines.append(f"{key} ← {self._label(where)}")
+        return join((tag("span", line, "origin") for line in lines), "<br>")
 
 
 def channel_label(channel: str | None) -> str:
@@ -133,7 +152,8 @@ def _timeline(policy: Policy, origins: _Origins) -> Markup:
             str(node.window), str(node.lead), channel_label(node.channel),
             _SEVERITIES.get(node.severity, node.severity), node.checklist or "",
             readable_condition(node.when, policy),
-            "锁定 locked" if node.locked else "", join([extra, origins("timing_nodes", node.id)]),
+            "锁定 locked" if node.locked else "",
+            join([extra, origins.item(("timing_nodes", node.id), _NODE_KEYS)]),
         ])
     return section("回访节点", "timing nodes",
                    figure(svg, "斜线 = 提前提示期 (lead)；实心 = 办理时限 (window)；"
@@ -185,7 +205,7 @@ def _tiers(policy: Policy, origins: _Origins) -> Markup:
             str(entry.window), str(entry.lead), _SEVERITIES.get(entry.severity, entry.severity),
             join([entry.checklist or "", Markup("<br>"),
                   _new_keys(entry, ("completes_with", "escalate_after", "escalation")),
-                  origins("frequency", tier, "every")]),
+                  origins.item(("frequency", tier), _NODE_KEYS + ("every",))]),
         ])
     svg = charts.stacked_bars(bars, ["每年次数 per year"],
                               "各风险等级每年回访次数 / follow-ups per year by tier",
@@ -223,7 +243,10 @@ def _rules(policy: Policy, origins: _Origins) -> Markup:
             join([deadlines, Markup("<br>"), "；".join(timing)]),
             rule.reference or "",
             join(["锁定 locked" if rule.locked else "", Markup("<br>"),
-                  origins("rules", rule.id)]),
+                  origins.item(("rules", rule.id), ("severity", "cooldown", "repeat", "title",
+                                                    "reference", "locked")),
+                  origins.item(("rules", rule.id, "action"), _NODE_KEYS)
+                  if origins.branch else ""]),
         ])
     return section("规则", "rules: condition → action",
                    table(["规则 rule", "类别 · 严重程度", "条件 condition", "动作 action",
