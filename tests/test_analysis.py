@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import textwrap
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 import followup_policy as fp
-from followup_policy.analysis import AnalysisFinding, example_loan
+from followup_policy.analysis import AnalysisFinding, AnalysisUnavailable, example_loan
 from followup_policy.cli import run
 from followup_policy.durations import add_months
 
@@ -352,3 +353,79 @@ def test_a_looser_rewrite_is_refused_with_a_loan(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "branch.yaml:3:" in message and "may not change the `when`" in message
     assert "dpd: " in message and "the branch would not" in message
+
+
+# -- without the extra --------------------------------------------------------------------
+
+
+def test_without_z3_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "z3", None)  # `import z3` now fails
+    with pytest.raises(AnalysisUnavailable, match=r"followup-policy\[analysis\]"):
+        fp.analyze(policy("rules:\n" + rule("x > 1")))
+    err = io.StringIO()
+    clean = tmp_path / "clean.yaml"
+    clean.write_text(HEAD, encoding="utf-8")
+    assert run(["analyze", str(clean)], io.StringIO(), err) == 2
+    assert "followup-policy[analysis]" in err.getvalue()
+    # the guardrail keeps refusing every rewritten `when`, and says how to get proofs
+    with pytest.raises(fp.PolicyLoadError, match=r"may not change the `when`.*\[analysis\]"):
+        fp.load_policy(rewrite(tmp_path, "dpd > 60 or dpd > params.limit"))
+
+
+def test_a_solver_timeout_is_unknown_never_proved() -> None:
+    hard = policy("rules:\n" + rule("x * x * x + n * n * n == 2 * y * y * y + 7 and x > 1000"))
+    result = fp.analyze(hard, timeout_ms=1)
+    assert all(f.verdict == "unknown" for f in result.findings)
+    assert result.findings  # at least one question timed out
+    assert result.ok  # unknown is not a problem, and not a proof either
+
+
+HEAD_TIERS = """\
+policy: {id: head, title: H, version: "1"}
+fields:
+  dpd: {type: int, default: 0, min: 0}
+parameters:
+  limit: {value: 90, overridable: true, min: 30, max: 120}
+checklists:
+  call:
+    title: Call
+    items:
+      - {id: base, text: B}
+      - {id: late, text: L, when: dpd > params.limit}
+risk_tiers:
+  - {tier: bad, when: dpd > params.limit}
+  - {tier: ok}
+frequency:
+  bad: {every: 1 month, channel: phone}
+  ok: {every: 12 months, channel: phone}
+timing_nodes:
+  - {id: d30, title: D30, after: 30 days, window: 30 days, channel: phone, checklist: call}
+"""
+
+
+def test_a_branch_that_narrows_a_tier_and_a_checklist_item(tmp_path: Path) -> None:
+    (tmp_path / "head.yaml").write_text(HEAD_TIERS, encoding="utf-8")
+    (tmp_path / "branch.yaml").write_text(
+        "policy: {id: branch, title: B, version: '1', extends: head.yaml}\n"
+        "parameters:\n  limit: 120\n", encoding="utf-8")
+    head, branch = fp.load_policy(tmp_path / "head.yaml"), fp.load_policy(tmp_path / "branch.yaml")
+    narrowed = {f.element: f for f in fp.analyze(branch).problems if f.kind == "branch_narrows"}
+    assert set(narrowed) == {"tier bad", "checklist item call.late"}
+    tier_loan = narrowed["tier bad"].example
+    assert tier_loan is not None
+    assert head.evaluate(tier_loan).tier == "bad" and branch.evaluate(tier_loan).tier == "ok"
+    item_loan = dict(narrowed["checklist item call.late"].example or {})
+    item_loan["as_of"] = date.fromisoformat(str(item_loan["disbursement_date"])) + timedelta(30)
+
+    def items(policy: fp.Policy) -> list[str]:
+        (action,) = [a for a in policy.evaluate(item_loan).actions if a.id == "d30"]
+        return [entry.id for entry in action.checklist]
+
+    assert items(head) == ["base", "late"] and items(branch) == ["base"]
+    (tmp_path / "wider.yaml").write_text(
+        "policy: {id: wider, title: W, version: '1', extends: head.yaml}\n"
+        "parameters:\n  limit: 60\n", encoding="utf-8")
+    wider = fp.analyze(fp.load_policy(tmp_path / "wider.yaml"))
+    assert wider.ok
+    assert {f.element for f in wider.proofs} == {"tier bad", "checklist item call.late"}
