@@ -8,6 +8,7 @@ import json
 import sys
 import textwrap
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -429,3 +430,51 @@ def test_a_branch_that_narrows_a_tier_and_a_checklist_item(tmp_path: Path) -> No
     wider = fp.analyze(fp.load_policy(tmp_path / "wider.yaml"))
     assert wider.ok
     assert {f.element for f in wider.proofs} == {"tier bad", "checklist item call.late"}
+
+
+def test_remainder_has_the_sign_of_the_dividend() -> None:
+    # `%` arrives in the condition language separately; the translation is ready for it:
+    # 7 % 3 == 1, -7 % 3 == -1, x % 0 is unknown (as the library's remainder is defined)
+    from followup_policy.analysis._solver import require_z3
+    from followup_policy.analysis.translate import Loan, PolicyEncoding
+    from followup_policy.expressions import INT
+    from followup_policy.expressions._ast import Binary, Literal, Name
+
+    z3 = require_z3()
+    base = policy("rules:\n" + rule("x > 1"))
+    encoding = PolicyEncoding(base, Loan())
+    x = Name(0, 1, "x", type=INT)
+
+    def remainder(divisor: int) -> Any:
+        return encoding.expr(Binary(0, 5, "%", 2, x, Literal(4, 1, divisor, type=INT)))
+
+    def value(x_value: int, divisor: int) -> Any:
+        solver = z3.Solver()
+        solver.add(*encoding.loan.constraints, *encoding.constraints)
+        term = remainder(divisor)
+        raw = encoding.loan.fields["x"]
+        solver.add(raw.is_set, raw.value == x_value)
+        assert solver.check() == z3.sat
+        model = solver.model()
+        if not z3.is_true(model.eval(term.known, model_completion=True)):
+            return None
+        return model.eval(term.value, model_completion=True).as_long()
+
+    assert [value(7, 3), value(-7, 3), value(7, -3), value(-6, 3), value(5, 0)] == [
+        1, -1, 1, 0, None]
+
+    from followup_policy.expressions import DECIMAL
+
+    y = Name(0, 1, "y", type=DECIMAL)
+    for dividend, divisor, expected in (("7.5", 2, Decimal("1.5")), ("-7.5", 2,
+                                        Decimal("-1.5")), ("0.3", "0.2", Decimal("0.1"))):
+        term = encoding.expr(Binary(0, 5, "%", 2, y, Literal(4, 1, Decimal(divisor),
+                                                              type=DECIMAL)))
+        solver = z3.Solver()
+        solver.add(*encoding.loan.constraints, *encoding.constraints)
+        raw = encoding.loan.fields["y"]
+        solver.add(raw.is_set, raw.value == z3.RealVal(dividend))
+        assert solver.check() == z3.sat
+        found = solver.model().eval(term.value, model_completion=True)
+        assert Decimal(found.numerator_as_long()) / found.denominator_as_long() == expected
+        assert Decimal(dividend) % Decimal(divisor) == expected  # Python's Decimal agrees

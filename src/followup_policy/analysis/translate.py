@@ -58,6 +58,7 @@ _BLANKS = " \t\n\r\x0b\x0c\u3000\xa0"
 # |days(m months) - 146097/4800 * m| <= 3.41 for every start date (checked by a test)
 _AVERAGE_MONTH = Fraction(146097, 4800)
 _MONTH_SLACK = 4
+_DECIMAL_DIGITS = 28  # Python's default decimal context, which the library uses
 
 
 class Untranslatable(Exception):
@@ -344,6 +345,8 @@ class PolicyEncoding:
         if left.kind not in ("int", "real") or right.kind not in ("int", "real"):
             raise Untranslatable(f"'{node.op}' on {left.kind} and {right.kind}")
         known = z3.And(left.known, right.known)
+        if node.op == "%":
+            return self.modulo(left, right, known)
         if node.op == "/":
             a, b = _real(z3, left), _real(z3, right)
             return Val(z3.And(known, b != 0), a / b, "real")
@@ -355,6 +358,26 @@ class PolicyEncoding:
             a, b, kind = _real(z3, left), _real(z3, right), "real"
         value = a + b if node.op == "+" else a - b if node.op == "-" else a * b
         return Val(known, value, kind)
+
+    def modulo(self, left: Val, right: Val, known: Any) -> Val:
+        """The remainder with the sign of the dividend; unknown for ``x % 0`` and, for
+        decimals, when the quotient needs more than the 28 digits the library computes."""
+        z3 = self.z3
+        if left.kind == right.kind == "int":
+            a, b = left.value, right.value
+            remainder = z3.If(a >= 0, a, -a) % z3.If(b >= 0, b, -b)
+            return Val(z3.And(known, b != 0), z3.If(a < 0, -remainder, remainder), "int")
+        a, b = _real(z3, left), _real(z3, right)
+        quotient = z3.Int(f"quotient#{len(self.loan.constraints)}")
+        exact = a / b
+        truncated = z3.If(exact >= 0, z3.And(z3.ToReal(quotient) <= exact,
+                                             exact < z3.ToReal(quotient) + 1),
+                          z3.And(z3.ToReal(quotient) - 1 < exact, exact <= z3.ToReal(quotient)))
+        defined = z3.And(known, b != 0)
+        self.loan.constraints.append(z3.Implies(defined, truncated))
+        limit = 10 ** _DECIMAL_DIGITS
+        return Val(z3.And(defined, quotient < limit, quotient > -limit),
+                   a - b * z3.ToReal(quotient), "real")
 
     def bool_op(self, op: str, operands: Sequence[Val]) -> Val:
         z3 = self.z3
