@@ -478,3 +478,15 @@ def test_remainder_has_the_sign_of_the_dividend() -> None:
         found = solver.model().eval(term.value, model_completion=True)
         assert Decimal(found.numerator_as_long()) / found.denominator_as_long() == expected
         assert Decimal(dividend) % Decimal(divisor) == expected  # Python's Decimal agrees
+
+
+def test_a_tier_that_applies_when_unknown_is_not_skipped_by_missing_data() -> None:
+    applies = policy("""\
+        risk_tiers:
+          - {tier: bad, when: x > 20, when_unknown: apply}
+          - {tier: ok}
+        frequency:
+          bad: {every: 1 month, channel: phone}
+          ok: {every: 12 months, channel: phone}
+        """)
+    assert all(f.kind != "tier_missing_data" for f in fp.analyze(applies).findings)
