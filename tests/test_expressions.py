@@ -115,6 +115,21 @@ def test_division_is_exact_and_division_by_zero_is_unknown() -> None:
     assert run("x / a > 0.3", x=Decimal("1"), a=3) is True
 
 
+def test_remainder_has_the_sign_of_the_dividend_and_zero_divisor_is_unknown() -> None:
+    assert run("a % b == 1", a=7, b=3) is True
+    assert run("a % b == -1", a=-7, b=3) is True  # as SQL MOD, not Python's 2
+    assert run("a % b == 1", a=7, b=-3) is True
+    trace = compile_condition("a % b == 1", ENV).trace(values(a=7, b=3))
+    assert isinstance(trace.children[0].value, int)
+    assert run("x % a == 0.5", x=Decimal("3.5"), a=3) is True
+    assert run("x % a == -0.5", x=Decimal("-3.5"), a=3) is True
+    assert run("a % b == 1", a=7, b=0) is None
+    assert run("a % b == 1", a=None, b=3) is None
+    assert run("a + b % c == 2", a=1, b=4, c=3) is True  # % binds like * and /
+    condition = compile_condition("a % b == 0", ENV)
+    assert condition.missing_fields(values(a=1, b=0)) == ()
+
+
 def test_int_arithmetic_stays_int_and_precedence_holds() -> None:
     trace = compile_condition("a + b * c == 7", ENV).trace(values(a=1, b=2, c=3))
     left = trace.children[0]

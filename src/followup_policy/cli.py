@@ -137,6 +137,8 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("input", metavar="INPUT", help="JSONL, CSV or JSON file, or - for stdin")
     explain.add_argument("--input-format", choices=("jsonl", "csv", "json"), default=None)
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    source = commands.add_parser("source", help="print the Python generated from a policy")
+    source.add_argument("path", metavar="POLICY")
     return parser
 
 
@@ -192,7 +194,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
                "explain": _explain, "resolve": _resolve, "diff": _diff,
                "test": _test, "analyze": _analyze, "report": _report,
-               "forecast": _forecast}[args.command]
+               "forecast": _forecast, "source": _source}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -405,6 +407,13 @@ def _diff(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]
     differences = diff_policies(args.old, args.new)
     stdout.write(format_differences(differences))
     return EXIT_REJECTED if differences else EXIT_OK
+
+
+def _source(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from . import load_policy
+
+    stdout.write(load_policy(args.path).source_code())
+    return EXIT_OK
 
 
 def _test(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:

@@ -9,7 +9,6 @@ longer than ``1 month``.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -141,12 +140,25 @@ def parse_duration(text: str) -> Duration:
     return Duration(amount, unit)  # type: ignore[arg-type]
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(start: date, months: int) -> date:
-    """``start`` plus ``months`` calendar months, clamped to the target month's end."""
+    """``start`` plus ``months`` calendar months, clamped to the target month's end.
+
+    Hand-rolled rather than ``calendar.monthrange``, which also computes a weekday
+    this never uses; evaluation calls it for every monthly due date.
+    """
     index = start.year * 12 + (start.month - 1) + months
     year, month0 = divmod(index, 12)
-    last_day = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(start.day, last_day))
+    day = start.day
+    if day > 28:
+        last = _MONTH_DAYS[month0]
+        if month0 == 1 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+            last = 29
+        if day > last:
+            day = last
+    return date(year, month0 + 1, day)
 
 
 def days_between(start: date, end: date) -> int:

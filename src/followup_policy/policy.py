@@ -8,9 +8,10 @@ references are resolved to objects, parameters are sorted date tables. The
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .decisions import ChecklistEntry, Decision, RecordError
@@ -21,6 +22,7 @@ from .schema import PolicyDocument
 from .snapshots import SnapshotReader, loan_id_of
 
 if TYPE_CHECKING:
+    from .engines.generated import GeneratedEngine
     from .explain import Explanation
     from .loading import YNode
 
@@ -35,9 +37,14 @@ __all__ = [
     "CompiledOutcome",
     "CompiledRule",
     "CompiledTier",
+    "Engine",
     "Parameters",
     "Policy",
 ]
+
+Engine = Literal["generated", "interpreter"]
+"""Which engine evaluates: the generated per-loan function (default) or the interpreter,
+the reference semantics (``explain`` always uses the interpreter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +168,10 @@ class CompiledRule:
     when_unknown: str = "skip"  # "apply": an unknown `when` fires the action
 
 
+VARIES = object()
+"""What :meth:`Parameters.constant` returns for an effective-dated parameter."""
+
+
 class Parameters:
     """Named constants, each a table of (effective from, value), looked up by date."""
 
@@ -180,6 +191,11 @@ class Parameters:
     def table(self, name: str) -> tuple[tuple[date, Any], ...]:
         """Every (effective from, value) row of a parameter, oldest first."""
         return tuple(zip(self._starts[name], self._values[name], strict=True))
+
+    def constant(self, name: str) -> Any:
+        """The value of a parameter that never changes, else :data:`VARIES`."""
+        starts = self._starts[name]
+        return self._values[name][0] if starts == (date.min,) else VARIES
 
     def value_at(self, name: str, on: date) -> Any:
         """The value in force on ``on``; ``None`` before the first effective date."""
@@ -228,6 +244,8 @@ class Policy:
         self._digest = digest
         self._source = source
         self._tree = tree
+        self._engine: GeneratedEngine | None = None
+        self._engine_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Policy {self.id} {self.version} {self._digest[:12]}>"
@@ -273,30 +291,69 @@ class Policy:
     def parameters(self) -> Parameters:
         return self._parameters
 
-    @overload
-    def evaluate(self, snapshot: Any, as_of: date | None = None, *,
-                 explain: Literal[False] = False) -> Decision: ...
+    def source_code(self) -> str:
+        """The Python source of this policy's generated per-loan engine, to read or review.
+
+        Every value from the policy appears in it only as a name (``K12``) of the
+        engine's constants table, never as text.
+        """
+        return self._generated().source
+
+    def _generated(self) -> GeneratedEngine:
+        """The generated engine, built on first use (so loading stays fast) and kept."""
+        engine = self._engine
+        if engine is None:
+            with self._engine_lock:
+                engine = self._engine
+                if engine is None:
+                    from .engines.generated import generate
+
+                    engine = self._engine = generate(self)
+        return engine
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The reader's coercers and the generated code are closures: rebuilt on arrival.
+        return {"document": self._document, "parts": self._parts,
+                "parameters": self._parameters, "digest": self._digest,
+                "source": self._source, "tree": self._tree}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            state["document"], state["parts"], state["parameters"],
+            SnapshotReader.for_fields(state["document"].fields), state["digest"],
+            state["source"], state["tree"])
 
     @overload
-    def evaluate(self, snapshot: Any, as_of: date | None = None, *,
-                 explain: Literal[True]) -> Explanation: ...
+    def evaluate(self, snapshot: Any, as_of: date | str | None = None, *,
+                 explain: Literal[False] = False, engine: Engine = "generated") -> Decision: ...
 
-    def evaluate(self, snapshot: Any, as_of: date | None = None, *,
-                 explain: bool = False) -> Decision | Explanation:
+    @overload
+    def evaluate(self, snapshot: Any, as_of: date | str | None = None, *,
+                 explain: Literal[True], engine: Engine = "generated") -> Explanation: ...
+
+    def evaluate(self, snapshot: Any, as_of: date | str | None = None, *,
+                 explain: bool = False, engine: Engine = "generated"
+                 ) -> Decision | Explanation:
         """The actions this policy requires for one loan.
 
-        ``as_of`` defaults to the snapshot's own ``as_of``; one of the two is needed.
-        With ``explain=True`` it returns the :class:`Explanation` (see :meth:`explain`),
-        whose ``decision`` is the same decision. Raises :class:`SnapshotError` for a
-        snapshot that does not fit ``fields``.
+        ``as_of`` is a ``date`` or an ISO ``YYYY-MM-DD`` string and defaults to the
+        snapshot's own ``as_of``; one of the two is needed. With ``explain=True`` it
+        returns the :class:`Explanation` (see :meth:`explain`), whose ``decision`` is the
+        same decision. ``engine="interpreter"`` evaluates with the reference interpreter
+        instead of the generated function; the two give identical decisions. Raises
+        :class:`SnapshotError` for a snapshot that does not fit ``fields``, and
+        ``TypeError`` / ``ValueError`` naming ``as_of`` for an unusable ``as_of``.
         """
+        on = as_of_argument(as_of)
         if explain:
-            return self.explain(snapshot, as_of)
-        from .evaluation import evaluate
+            return self.explain(snapshot, on)
+        if engine == "generated":
+            return self._generated().evaluate(snapshot, on)
+        if engine == "interpreter":
+            return _interpret(self, self._reader.read(snapshot), on)
+        raise ValueError(f"engine must be 'generated' or 'interpreter', got {engine!r}")
 
-        return evaluate(self, self._reader.read(snapshot), as_of)
-
-    def explain(self, snapshot: Any, as_of: date | None = None) -> Explanation:
+    def explain(self, snapshot: Any, as_of: date | str | None = None) -> Explanation:
         """Evaluate one loan and say why each node, tier, frequency and rule did or did not act.
 
         ``explanation.decision`` equals what :meth:`evaluate` returns;
@@ -305,26 +362,73 @@ class Policy:
         """
         from .explain import explain
 
-        return explain(self, self._reader.read(snapshot), as_of)
+        return explain(self, self._reader.read(snapshot), as_of_argument(as_of))
 
     def evaluate_many(
-        self, snapshots: Iterable[Any], as_of: date | None = None
+        self, snapshots: Iterable[Any], as_of: date | str | None = None, *,
+        engine: Engine = "generated",
     ) -> Iterator[Decision | RecordError]:
         """Evaluate a stream lazily, in input order, one item per input record.
 
         A bad record yields a :class:`RecordError` instead of raising, so every
         record ends up in exactly one place; memory stays flat on any input size.
+        A bad ``as_of`` raises at once, before any record is read.
         """
-        from .evaluation import evaluate
+        on = as_of_argument(as_of)
+        if engine == "generated":
+            return _records(snapshots, on, self._generated().evaluate)
+        if engine == "interpreter":
+            read = self._reader.read
 
-        read = self._reader.read
-        for index, raw in enumerate(snapshots):
+            def interpret(raw: Any, on: date | None) -> Decision:
+                return _interpret(self, read(raw), on)
+
+            return _records(snapshots, on, interpret)
+        raise ValueError(f"engine must be 'generated' or 'interpreter', got {engine!r}")
+
+
+def _records(snapshots: Iterable[Any], as_of: date | None,
+             evaluate: Any) -> Iterator[Decision | RecordError]:
+    for index, raw in enumerate(snapshots):
+        try:
+            yield evaluate(raw, as_of)
+        except SnapshotError as exc:
+            yield RecordError(
+                index=index,
+                loan_id=exc.loan_id if exc.loan_id is not None else loan_id_of(raw),
+                field=exc.field,
+                message=str(exc),
+            )
+
+
+def as_of_argument(value: Any) -> date | None:
+    """``as_of`` as a ``date``: a date, an ISO ``YYYY-MM-DD`` string, or ``None``.
+
+    A ``datetime`` is refused, as in snapshots: which calendar day it means depends on
+    a time zone the library cannot know.
+    """
+    if value is None or value.__class__ is date:
+        return value
+    if isinstance(value, datetime):
+        raise TypeError(f"as_of must be a date or an ISO date string YYYY-MM-DD, not a"
+                        f" datetime ({value!r}); pass value.date() for the day you mean")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10 and text[4] == "-" and text[7] == "-" and (
+                text[:4] + text[5:7] + text[8:]).isascii() and (
+                text[:4] + text[5:7] + text[8:]).isdigit():
             try:
-                yield evaluate(self, read(raw), as_of)
-            except SnapshotError as exc:
-                yield RecordError(
-                    index=index,
-                    loan_id=exc.loan_id if exc.loan_id is not None else loan_id_of(raw),
-                    field=exc.field,
-                    message=str(exc),
-                )
+                return date.fromisoformat(text)
+            except ValueError:
+                pass
+        raise ValueError(f"as_of must be an ISO date YYYY-MM-DD, got {value!r}")
+    raise TypeError(f"as_of must be a date or an ISO date string YYYY-MM-DD,"
+                    f" got {type(value).__name__} ({value!r})")
+
+
+def _interpret(policy: Policy, snapshot: Any, as_of: date | None) -> Decision:
+    from .evaluation import evaluate
+
+    return evaluate(policy, snapshot, as_of)

@@ -83,7 +83,7 @@ class Unary(Node):
 
 @dataclass(frozen=True, slots=True)
 class Binary(Node):
-    """Arithmetic: ``+ - * /``."""
+    """Arithmetic: ``+ - * / %``."""
 
     op: str
     op_offset: int

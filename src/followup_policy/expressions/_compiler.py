@@ -370,10 +370,11 @@ def fold(node: Node, env: Environment) -> Node:
     kids = children(folded)
     if isinstance(folded, Call) and folded.name in _NOT_CONSTANT:
         return folded
-    if isinstance(folded, Binary) and folded.op == "/":
+    if isinstance(folded, Binary) and folded.op in ("/", "%"):
         divisor = folded.right
         if isinstance(divisor, Literal) and divisor.value == 0:
-            raise ConditionError("division by zero", divisor.offset, divisor.length)
+            what = "division" if folded.op == "/" else "remainder"
+            raise ConditionError(f"{what} by zero", divisor.offset, divisor.length)
     if all(isinstance(kid, Literal) for kid in kids):
         return _literal(folded, _evaluate_constant(folded, env), folded.type)
     if isinstance(folded, BoolOp):

@@ -33,6 +33,8 @@ class Condition(partial[Any]):
         text: the condition as written.
         fields: names it reads from the values (``as_of`` included when used).
         params: parameter names it references.
+        tree: the checked, constant-folded syntax tree the closures were built from
+            (what code generators translate).
     """
 
     __slots__ = ()
@@ -42,6 +44,7 @@ class Condition(partial[Any]):
     text: str
     fields: frozenset[str]
     params: frozenset[str]
+    tree: Node
 
     def __new__(cls, text: str, tree: Node, env: Environment, fields: frozenset[str],
                 params: frozenset[str]) -> Condition:
@@ -50,6 +53,7 @@ class Condition(partial[Any]):
         init(self, "text", text)
         init(self, "fields", fields)
         init(self, "params", params)
+        init(self, "tree", tree)
         init(self, "_env", env)
         init(self, "_traced", build(tree, env, tracing=True))
         return self

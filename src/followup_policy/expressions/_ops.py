@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..durations import days_between, months_between
@@ -26,6 +26,7 @@ __all__ = [
     "list_equal",
     "list_not_contains",
     "list_not_equal",
+    "modulo",
     "negate",
     "not_contains",
 ]
@@ -44,6 +45,24 @@ def divide(left: Any, right: Any) -> Decimal | None:
         left = Decimal(left)
     result: Decimal = left / right
     return result
+
+
+def modulo(left: Any, right: Any) -> Any:
+    """The remainder with the sign of the dividend, as SQL's ``MOD`` and ``Decimal`` give.
+
+    ``7 % 3 == 1`` and ``-7 % 3 == -1`` (Python's int ``%`` would give 2). Ints stay
+    ints; with a decimal on either side the result is a decimal. ``x % 0`` is *unknown*,
+    like division by zero, and so is a remainder too large to compute exactly.
+    """
+    if right == 0:
+        return None
+    if left.__class__ is int and right.__class__ is int:
+        remainder = abs(left) % abs(right)
+        return -remainder if left < 0 else remainder
+    try:
+        return Decimal(left) % right
+    except InvalidOperation:  # the quotient needs more digits than the context has
+        return None
 
 
 def negate(value: Any) -> Any:
@@ -107,6 +126,7 @@ ARITHMETIC: dict[str, Binary] = {
     "-": operator.sub,
     "*": operator.mul,
     "/": divide,
+    "%": modulo,
 }
 
 

@@ -45,7 +45,7 @@ _COMPARE_OPS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
 # Binding powers: higher binds tighter.
 _OR, _AND, _NOT, _COMPARE, _SUM, _PRODUCT, _NEGATE = 1, 2, 3, 4, 5, 6, 7
-_ARITH_BP = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT}
+_ARITH_BP = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "%": _PRODUCT}
 
 _WORD_ERRORS: dict[str, tuple[str, str | None]] = {
     "is": ("'is' is not supported in conditions; use == to compare,"
@@ -60,13 +60,12 @@ _WORD_ERRORS: dict[str, tuple[str, str | None]] = {
 }
 
 _TWO_CHAR_OPS = frozenset({"==", "!=", "<=", ">="})
-_ONE_CHAR_OPS = frozenset("<>+-*/()[],.=")
+_ONE_CHAR_OPS = frozenset("<>+-*/%()[],.=")
 _BAD_OPS: dict[str, str] = {
     "**": "operator '**' is not supported in conditions",
     "//": "operator '//' is not supported in conditions; '/' divides exactly",
     "&&": "use 'and' instead of '&&'",
     "||": "use 'or' instead of '||'",
-    "%": "operator '%' is not supported in conditions",
     "&": "use 'and' instead of '&'",
     "|": "use 'or' instead of '|'",
     "!": "use 'not' instead of '!'",

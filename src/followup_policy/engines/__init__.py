@@ -1,0 +1,6 @@
+"""Engines that evaluate the compiled plan of a policy.
+
+The interpreter (:mod:`followup_policy.evaluation`) is the reference semantics and
+what ``explain`` uses; :mod:`.generated` turns the same plan into one plain Python
+function per policy. Differential tests hold every engine to the interpreter.
+"""

@@ -1,0 +1,255 @@
+"""A checked condition tree to one Python expression with the same three-valued result.
+
+The expression mirrors the closures of :mod:`followup_policy.expressions._compiler`
+node for node: strict operators give ``None`` when an operand is ``None`` (both
+operands are always evaluated, as there), ``and``/``or`` follow Kleene's tables
+with the same short-circuiting, chains are the Kleene ``and`` of their pairs, and
+the operator functions with special rules (``/``, ``%``, list equality, the date
+functions) are the very functions of :mod:`followup_policy.expressions._ops`.
+
+Temporaries are assigned with ``:=`` so each sub-expression is written, and
+evaluated, once. Every value from the policy goes through :class:`Constants`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ...expressions._ast import (
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    ListExpr,
+    Literal,
+    Name,
+    Node,
+    Param,
+    Unary,
+    children,
+)
+from ...expressions._ops import FUNCTIONS, LIST_COMPARISONS, divide, modulo
+from ._constants import Constants, int_literal
+
+__all__ = ["MAX_INLINE_DEPTH", "ExpressionWriter", "depth"]
+
+MAX_INLINE_DEPTH = 24
+"""Deeper trees are called through the compiled closure (Python limits nested parens)."""
+
+_SCALAR_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+               "in": "in", "not in": "not in"}
+_ARITH_OPS = {"+": "+", "-": "-", "*": "*"}
+
+
+def depth(node: Node) -> int:
+    """Levels of the tree below and including ``node``."""
+    stack = [(node, 1)]
+    deepest = 0
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(current))
+    return deepest
+
+
+class ExpressionWriter:
+    """Writes expressions for one generated function.
+
+    ``names`` maps each readable name (fields and built-ins) to the local variable
+    holding it; ``params`` maps a parameter name to the local holding its value on
+    ``as_of``; ``on`` is the local holding the evaluation date.
+    """
+
+    def __init__(self, constants: Constants, names: Mapping[str, str],
+                 params: Mapping[str, str], on: str) -> None:
+        self.constants = constants
+        self.names = names
+        self.params = params
+        self.on = on
+        self._temps = 0
+
+    def temp(self) -> str:
+        self._temps += 1
+        return f"_t{self._temps}"
+
+    def helper(self, name: str, value: Any) -> str:
+        return self.constants.helper(name, value)
+
+    def write(self, node: Node) -> str:
+        """An expression evaluating ``node`` to its value, or ``None`` when unknown."""
+        method = getattr(self, "_" + type(node).__name__.lower())
+        result: str = method(node)
+        return result
+
+    # -- leaves ------------------------------------------------------------------------------
+
+    def _literal(self, node: Literal) -> str:
+        value = node.value
+        if value.__class__ is int:
+            return int_literal(value)
+        return self.constants.ref(value)
+
+    @staticmethod
+    def _is_scalar_list(node: Literal) -> bool:
+        item = node.type.item if node.type is not None else None
+        return item is not None and item.kind != "list"
+
+    def _name(self, node: Name) -> str:
+        return self.names[node.name]
+
+    def _param(self, node: Param) -> str:
+        return self.params[node.name]
+
+    def _listexpr(self, node: ListExpr) -> str:
+        items = [self.write(item) for item in node.items]
+        return "(" + "".join(item + ", " for item in items) + ")"
+
+    # -- operators ---------------------------------------------------------------------------
+
+    def strict1(self, operand: str, make: str) -> str:
+        """``make`` (using ``{}`` for the value) unless the operand is unknown."""
+        if _LOCAL.match(operand):  # a local variable: read it twice rather than copy it
+            return f"(None if {operand} is None else {make.format(operand)})"
+        t = self.temp()
+        return f"(None if ({t} := {operand}) is None else {make.format(t)})"
+
+    def strict2(self, left: str, right: str, make: str) -> str:
+        """``make`` (``{0}``, ``{1}`` for the values) unless an operand is unknown.
+
+        Both operands are evaluated, as the interpreter does; an operand that is a
+        constant is used as it is.
+        """
+        if _is_constant(left) and _is_constant(right):
+            return make.format(left, right)
+        if _is_constant(right):
+            return self.strict1(left, make.replace("{1}", right).replace("{0}", "{}")
+                                if "{0}" in make else make.format("{}", right))
+        if _is_constant(left):
+            return self.strict1(right, make.replace("{0}", left).replace("{1}", "{}")
+                                if "{0}" in make else make.format(left, "{}"))
+        a, b = self.temp(), self.temp()
+        return (f"(None if (({a} := {left}) is None) | (({b} := {right}) is None)"
+                f" else {make.format(a, b)})")
+
+    def _unary(self, node: Unary) -> str:
+        operand = self.write(node.operand)
+        if node.op == "not":
+            return self.strict1(operand, "(not {})")
+        return self.strict1(operand, "(-{})")
+
+    def _binary(self, node: Binary) -> str:
+        left, right = self.write(node.left), self.write(node.right)
+        if node.op in _ARITH_OPS:
+            return self.strict2(left, right, "({} " + _ARITH_OPS[node.op] + " {})")
+        function = {"/": self.helper("_divide", divide),
+                    "%": self.helper("_modulo", modulo)}[node.op]
+        return self.strict2(left, right, function + "({}, {})")
+
+    def _boolop(self, node: BoolOp) -> str:
+        temps = [self.temp() for _ in node.operands]
+        operands = [self.write(operand) for operand in node.operands]
+        anyone_unknown = " or ".join(f"{t} is None" for t in temps)
+        if node.op == "and":
+            tail = f"(None if {anyone_unknown} else True)"
+            for t, operand in reversed(list(zip(temps, operands, strict=True))):
+                tail = f"(False if ({t} := {operand}) is not None and not {t} else {tail})"
+            return tail
+        tail = f"(None if {anyone_unknown} else False)"
+        for t, operand in reversed(list(zip(temps, operands, strict=True))):
+            tail = f"(True if ({t} := {operand}) else {tail})"
+        return tail
+
+    def comparison(self, node: Compare, index: int, a: str, b: str) -> str:
+        """``a OP b`` for the ``index``-th operator, picked by static type as the compiler does."""
+        op = node.ops[index].op
+        if op in ("in", "not in"):
+            kind = node.operands[index + 1].type
+            compared = kind.item if kind is not None else None
+        else:
+            compared = node.operands[index].type
+        if compared is not None and compared.kind == "list" and op in LIST_COMPARISONS:
+            function = self.helper("_list_" + _LIST_NAMES[op], LIST_COMPARISONS[op])
+            return f"{function}({a}, {b})"
+        return f"({a} {_SCALAR_OPS[op]} {b})"
+
+    def _compare(self, node: Compare) -> str:
+        operands = [self.write(operand) for operand in node.operands]
+        if len(operands) == 2:
+            right_node = node.operands[1]
+            if (isinstance(right_node, Literal) and node.ops[0].op in ("in", "not in")
+                    and right_node.value is not None and self._is_scalar_list(right_node)):
+                # a frozenset finds scalars exactly as the tuple does (equal numbers hash equal)
+                members = self.constants.ref(frozenset(right_node.value))
+                op = node.ops[0].op
+                return self.strict1(operands[0], "({} " + op + " " + members + ")")
+            left, right = operands
+            if _is_constant(right) or _is_constant(left):
+                operand = left if _is_constant(right) else right
+                t = operand if _LOCAL.match(operand) else self.temp()
+                a, b = (t, right) if _is_constant(right) else (left, t)
+                assign = t if t == operand else f"({t} := {operand})"
+                return f"(None if {assign} is None else {self.comparison(node, 0, a, b)})"
+            a, b = self.temp(), self.temp()
+            return (f"(None if (({a} := {left}) is None) | (({b} := {right}) is None)"
+                    f" else {self.comparison(node, 0, a, b)})")
+        temps = [self.temp() for _ in operands]
+        anyone_unknown = " or ".join(f"{t} is None" for t in temps)
+        tail = f"(None if {anyone_unknown} else True)"
+        for index in reversed(range(len(node.ops))):
+            a, b = temps[index], temps[index + 1]
+            first = f"({a} := {operands[index]})" if index == 0 else a
+            pair_false = (f"(({first} is not None) & (({b} := {operands[index + 1]}) is not None)"
+                          f" and not {self.comparison(node, index, a, b)})")
+            tail = f"(False if {pair_false} else {tail})"
+        return tail
+
+    def _call(self, node: Call) -> str:
+        name = node.name
+        if name == "is_set":
+            return f"({self.write(node.args[0])} is not None)"
+        if name == "param_at":
+            parameter = node.args[0]
+            assert isinstance(parameter, Literal)
+            lookup = self.constants.ref(_ParamLookup(self.params_source, parameter.value))
+            return self.strict1(self.write(node.args[1]), lookup + "({})")
+        if name == "days_since":
+            return self.strict1(self.write(node.args[0]), "(" + self.on + " - {}).days")
+        if name == "days_between":
+            return self.strict2(self.write(node.args[0]), self.write(node.args[1]),
+                                "({1} - {0}).days")
+        function = self.helper("_fn_" + name, FUNCTIONS[name])
+        if len(node.args) == 1:
+            return self.strict1(self.write(node.args[0]), function + "({})")
+        return self.strict2(self.write(node.args[0]), self.write(node.args[1]),
+                            function + "({}, {})")
+
+    params_source: Any = None
+    """Set by the module writer: the policy's :class:`Parameters`, for ``param_at``."""
+
+
+_LIST_NAMES = {"==": "eq", "!=": "ne", "in": "in", "not in": "not_in"}
+_CONSTANT = re.compile(r"^(K[0-9]+|-?[0-9]+)$")
+_LOCAL = re.compile(r"^(v[0-9]+|p[0-9]+|on|tier|loan_id|disb)$")
+
+
+def _is_constant(text: str) -> bool:
+    """Whether an operand is a known, non-null constant: a constants-table name or an int.
+
+    ``None`` is written as ``None`` and so never counts; the table holds no ``None``.
+    """
+    return _CONSTANT.match(text) is not None
+
+
+class _ParamLookup:
+    """``param_at("NAME", d)``: the value of one parameter in force on ``d``."""
+
+    __slots__ = ("name", "source")
+
+    def __init__(self, source: Any, name: str) -> None:
+        self.source = source
+        self.name = name
+
+    def __call__(self, on: Any) -> Any:
+        return self.source.value_at(self.name, on)

@@ -1,0 +1,526 @@
+"""The compiled plan of a policy to the source of one module of plain Python.
+
+Reads only the plan (:class:`~followup_policy.policy.PolicyParts`, the parameters
+and the snapshot reader), never the YAML. Each element of the plan becomes a flat
+block of statements inside one function, ``_decide``, following
+:mod:`followup_policy.evaluation` step by step: the same order of findings and
+actions, the same dates, statuses and reason text. A fused reader, ``evaluate``,
+checks a raw snapshot field by field with the reader's own coercers and falls back
+to :class:`~followup_policy.snapshots.SnapshotReader` for anything unusual, so
+rejects and their messages are the reader's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ... import evaluation, snapshots
+from ...decisions import Action, Decision, Finding
+from ...durations import Duration, add_months
+from ...expressions import Condition
+from ...expressions._ast import Param, walk
+from ...policy import VARIES as _VARIES
+from ._constants import Constants, int_literal
+from ._expressions import MAX_INLINE_DEPTH, ExpressionWriter, depth
+from ._runtime import make_builder, no_evaluation_date, show
+
+if TYPE_CHECKING:
+    from ...policy import CompiledChecklist, CompiledFrequency, CompiledNode, CompiledRule, Policy
+
+__all__ = ["GeneratedModule", "write_module"]
+
+_BUILTINS = {"loan_id": "loan_id", "disbursement_date": "disb", "as_of": "on", "tier": "tier"}
+
+
+@dataclass(frozen=True)
+class GeneratedModule:
+    """The generated source and the prepared objects it is executed against."""
+
+    source: str
+    namespace: dict[str, Any]
+
+
+class _Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.level = 0
+
+    def __call__(self, text: str) -> None:
+        self.lines.append("    " * self.level + text)
+
+    @contextmanager
+    def block(self, header: str) -> Iterator[None]:
+        self(header)
+        self.level += 1
+        yield
+        self.level -= 1
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def write_module(policy: Policy) -> GeneratedModule:
+    """Generate the per-loan evaluation module of ``policy``."""
+    return _ModuleWriter(policy).run()
+
+
+class _ModuleWriter:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.parts = policy.parts
+        self.k = Constants()
+        self.out = _Lines()
+        coercers = policy._reader._coercers
+        self.fields = tuple(c.name for c in coercers)
+        self.coercers = coercers
+        self.locals = {name: f"v{index}" for index, name in enumerate(self.fields)}
+        self.names: dict[str, str] = {**self.locals, **_BUILTINS}
+        self.param_locals: dict[str, str] = {}
+        self.expressions = ExpressionWriter(self.k, self.names, self.param_locals, "on")
+        self.expressions.params_source = policy.parameters
+        for name, value in (
+            ("_Action", make_builder(Action)), ("_Finding", make_builder(Finding)),
+            ("_Decision", make_builder(Decision)), ("_add_months", add_months),
+            ("_date", date), ("_show", show), ("_no_date", no_evaluation_date),
+            ("_unknown", evaluation._record_unknown),
+            ("_missing_anchor", evaluation._missing_anchor),
+            ("_read", policy._reader.read), ("_follow_ups", snapshots._follow_ups),
+            ("_iso_date", _iso_date), ("_order", evaluation._action_order),
+        ):
+            self.k.helper(name, value)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def const(self, value: Any) -> str:
+        return self.k.ref(value)
+
+    def values_dict(self, with_tier: bool) -> str:
+        """The values mapping the interpreter builds, for the rare paths that need one."""
+        entries = [f"{self.const(name)}: {local}" for name, local in self.locals.items()]
+        entries += ["'loan_id': loan_id", "'disbursement_date': disb", "'as_of': on"]
+        if with_tier:
+            entries.append("'tier': tier")
+        return "{" + ", ".join(entries) + "}"
+
+    def condition(self, condition: Condition, with_tier: bool = True) -> str:
+        tree = condition.tree
+        if depth(tree) > MAX_INLINE_DEPTH:
+            return f"{self.const(condition)}({self.values_dict(with_tier)})"
+        return self.expressions.write(tree)
+
+    def after(self, duration: Duration, start: str) -> str:
+        return self._shift(duration, start, 1)
+
+    def before(self, duration: Duration, end: str) -> str:
+        return self._shift(duration, end, -1)
+
+    def _shift(self, duration: Duration, start: str, sign: int) -> str:
+        amount = duration.amount
+        if duration.unit in ("days", "weeks"):
+            days = amount * (7 if duration.unit == "weeks" else 1)
+            if days == 0:
+                return start
+            return f"({start} {'+' if sign > 0 else '-'} {self.const(timedelta(days=days))})"
+        months = amount * (12 if duration.unit == "years" else 1)
+        return f"_add_months({start}, {int_literal(sign * months)})"
+
+    def status(self, target: str, due: str, deadline: str, lead: Duration) -> None:
+        """``target`` = the spec's status (``evaluation.status_on``), ``None`` if not shown."""
+        out = self.out
+        with out.block(f"if on > {deadline}:"):
+            out(f"{target} = 'overdue'")
+        with out.block(f"elif on >= {due}:"):
+            out(f"{target} = 'due'")
+        if lead.amount:
+            with out.block(f"elif on >= {self.before(lead, due)}:"):
+                out(f"{target} = 'upcoming'")
+        with out.block("else:"):
+            out(f"{target} = None")
+
+    def record_unknown(self, result: str, condition: Condition, owner: str,
+                       with_tier: bool = True) -> None:
+        with self.out.block(f"if {result} is None:"):
+            self.out(f"_unknown({self.const(condition)}, {self.values_dict(with_tier)},"
+                     f" {self.const(owner)}, findings)")
+
+    def action(self, **fields: str) -> None:
+        """Append an action; every field of :class:`Action` must be given."""
+        missing = [name for name in Action.model_fields if name not in fields]
+        if missing or len(fields) != len(Action.model_fields):
+            raise AssertionError(f"generated Action misses fields {missing}")
+        args = ", ".join(fields[name] for name in Action.model_fields)
+        self.out(f"actions.append(_Action({args}))")
+
+    def checklist(self, checklist: CompiledChecklist | None) -> str:
+        """Statements computing the checklist into ``cl``; returns the expression to use."""
+        if checklist is None:
+            return "()"
+        if checklist.static is not None:
+            return self.const(checklist.static)
+        out = self.out
+        out("cl = []")
+        for item in checklist.items:
+            owner = f"{checklist.id}.{item.id}"
+            if item.when is None:
+                out(f"cl.append({self.const(item.entry)})")
+                continue
+            out(f"r = {self.condition(item.when)}")
+            self.record_unknown("r", item.when, owner)
+            with out.block("if r is not False:"):
+                out(f"cl.append({self.const(item.entry)})")
+        return "tuple(cl)"
+
+    def shown(self, name: str) -> str:
+        """An expression showing a condition's value as a reason does."""
+        return f"_show({self.names[name]})"
+
+    def condition_reason(self, condition: Condition) -> str:
+        """``evaluation._condition_reason`` as one f-string."""
+        names = sorted(condition.fields)
+        text = "{" + self.const(condition.text) + "} holds"
+        if names:
+            seen = ", ".join("{" + self.const(name) + "}={" + self.shown(name) + "}"
+                             for name in names)
+            text += f" ({seen})"
+        return 'f"' + text + '"'
+
+    # -- the module --------------------------------------------------------------------------
+
+    def run(self) -> GeneratedModule:
+        self.write_decide()
+        self.out("")
+        self.out("")
+        self.write_evaluate()
+        header = [
+            f"# Generated from the compiled plan of policy {self.const(self.policy.id)}"
+            f" {self.const(self.policy.version)};",
+            "# every value from the policy is a K<n> name of the constants table.",
+            "",
+        ]
+        source = "\n".join(header) + "\n" + self.out.text()
+        return GeneratedModule(source, self.k.namespace)
+
+    def write_decide(self) -> None:
+        out = self.out
+        used_params = sorted({node.name for cond in self.all_conditions()
+                              for node in walk(cond.tree) if isinstance(node, Param)})
+        arguments = ", ".join(["loan_id", "disb", "snap_as_of", "fups", "as_of",
+                               *self.locals.values()])
+        with out.block(f"def _decide({arguments}):"):
+            out("on = as_of if as_of is not None else snap_as_of")
+            with out.block("if on is None:"):
+                out("raise _no_date(loan_id)")
+            out("latest = {}")
+            out("latest_any = None")
+            with out.block("for entry in fups:"):
+                out("done = entry.date")
+                with out.block("if done > on:"):
+                    out("continue")
+                with out.block("if latest_any is None or done > latest_any:"):
+                    out("latest_any = done")
+                out("known = latest.get(entry.action)")
+                with out.block("if known is None or done > known:"):
+                    out("latest[entry.action] = done")
+            for index, name in enumerate(used_params):
+                local = f"p{index}"
+                self.param_locals[name] = local
+                constant = self.policy.parameters.constant(name)
+                if constant is not _VARIES:
+                    self.param_locals[name] = self.const(constant)
+                    continue
+                lookup = self.const(_ParamOn(self.policy.parameters, name))
+                out(f"{local} = {lookup}(on)")
+            out("findings = []")
+            out("actions = []")
+            self.write_tier()
+            for index, node in enumerate(self.parts.nodes):
+                out(f"# timing_nodes[{index}]")
+                self.write_node(node)
+            self.write_frequency()
+            for index, rule in enumerate(self.parts.rules):
+                out(f"# rules[{index}]")
+                self.write_rule(rule)
+            out("actions.sort(key=_order)")
+            out(f"return _Decision(loan_id, on, tier, {self.const(self.policy.id)},"
+                f" {self.const(self.policy.version)}, {self.const(self.policy.digest)},"
+                " tuple(actions), tuple(dict.fromkeys(findings)))")
+
+    def all_conditions(self) -> Iterator[Condition]:
+        parts = self.parts
+        for node in parts.nodes:
+            if node.when is not None:
+                yield node.when
+        for tier in parts.tiers or ():
+            if tier.when is not None:
+                yield tier.when
+        for rule in parts.rules:
+            yield rule.when
+        for checklist in parts.checklists.values():
+            for item in checklist.items:
+                if item.when is not None:
+                    yield item.when
+
+    def write_tier(self) -> None:
+        out = self.out
+        parts = self.parts
+        if parts.tiers is None:
+            field = parts.tier_field
+            out(f"tier = {self.names[field] if field else 'None'}")
+            if parts.frequency and field:
+                finding = Finding.model_construct(
+                    rule="risk_tiers", kind="data_missing", fields=(field,),
+                    message=f"no risk tier: '{field}' is missing")
+                with out.block("if tier is None:"):
+                    out(f"findings.append({self.const(finding)})")
+            return
+        out("tier = None")
+        with out.block("while True:"):
+            for candidate in parts.tiers:
+                if candidate.when is None:
+                    out(f"tier = {self.const(candidate.tier)}")
+                    out("break")
+                    return
+                out(f"r = {self.condition(candidate.when, with_tier=False)}")
+                self.record_unknown("r", candidate.when, f"risk_tiers.{candidate.tier}",
+                                    with_tier=False)
+                with out.block("if r:"):
+                    out(f"tier = {self.const(candidate.tier)}")
+                    out("break")
+            if parts.frequency:
+                finding = Finding.model_construct(
+                    rule="risk_tiers", kind="no_tier", fields=(),
+                    message="no risk tier matched and the policy has no default tier")
+                out(f"findings.append({self.const(finding)})")
+            out("break")
+
+    def write_node(self, node: CompiledNode) -> None:
+        out = self.out
+        ident = self.const(node.id)
+        if node.when is not None:
+            out(f"r = {self.condition(node.when)}")
+            self.record_unknown("r", node.when, node.id)
+            guard = "if r:"
+        else:
+            guard = "if True:"
+        with out.block(guard):
+            out(f"a = {self.names[node.anchor]}")
+            with out.block("if a is None:"):
+                out(f"_missing_anchor('timing_node', {ident}, {self.const(node.anchor)},"
+                    f" findings, None, {self.const(node.when)})")
+            with out.block("else:"):
+                out(f"due = {self.after(node.after, 'a')}")
+                out(f"deadline = {self.after(node.window, 'due')}")
+                out(f"done = latest.get({ident})")
+                with out.block("if done is None or done < a:"):
+                    self.status("status", "due", "deadline", node.lead)
+                    with out.block("if status is not None:"):
+                        reasons = []
+                        if node.when is not None:
+                            reasons.append(f'f"applies because {{{self.const(node.when.text)}}}"')
+                        reasons.append(
+                            f'f"due {{{self.const(str(node.after))}}} after'
+                            f' {{{self.const(node.anchor)}}} {{a.isoformat()}}'
+                            f' (deadline {{deadline.isoformat()}}, window'
+                            f' {{{self.const(str(node.window))}}})"')
+                        reasons.append(f'f"no follow-up \'{{{ident}}}\' recorded since'
+                                       f' {{a.isoformat()}}"')
+                        checklist = self.checklist(node.checklist)
+                        self.action(
+                            id=ident, source="'timing_node'", kind=self.const(node.kind),
+                            title=self.const(node.title), status="status", due_date="due",
+                            deadline="deadline", channel=self.const(node.channel),
+                            severity=self.const(node.severity), category="None",
+                            reference="None",
+                            checklist_id=self.const(node.checklist.id if node.checklist
+                                                    else None),
+                            checklist=checklist, reasons="(" + ", ".join(reasons) + ",)")
+
+    def write_frequency(self) -> None:
+        out = self.out
+        frequency = self.parts.frequency
+        if not frequency:
+            return
+        out("# frequency")
+        with out.block("if tier is not None:"):
+            keyword = "if"
+            for tier, entry in frequency.items():
+                with out.block(f"{keyword} tier == {self.const(tier)}:"):
+                    self.write_recurring(entry)
+                keyword = "elif"
+
+    def write_recurring(self, entry: CompiledFrequency) -> None:
+        out = self.out
+        out("base = latest_any if latest_any is not None and latest_any > disb else disb")
+        out(f"due = {self.after(entry.every, 'base')}")
+        out(f"deadline = {self.after(entry.window, 'due')}")
+        self.status("status", "due", "deadline", entry.lead)
+        with out.block("if status is not None:"):
+            out("since = (f\"latest follow-up {base.isoformat()}\" if base != disb"
+                " else f\"disbursement {base.isoformat()}\")")
+            reason = (f'f"tier {{{self.const(entry.tier)}}}: follow up every'
+                      f' {{{self.const(str(entry.every))}}}, counted from {{since}}"')
+            checklist = self.checklist(entry.checklist)
+            self.action(
+                id="'frequency'", source="'frequency'", kind="'periodic_follow_up'",
+                title=self.const(entry.title), status="status", due_date="due",
+                deadline="deadline", channel=self.const(entry.channel),
+                severity=self.const(entry.severity), category="None", reference="None",
+                checklist_id=self.const(entry.checklist.id if entry.checklist else None),
+                checklist=checklist, reasons=f"({reason},)")
+
+    def write_rule(self, rule: CompiledRule) -> None:
+        out = self.out
+        ident = self.const(rule.id)
+        out(f"r = {self.condition(rule.when)}")
+        self.record_unknown("r", rule.when, rule.id)
+        with out.block("if r:"):
+            if rule.anchor is None:
+                out("a = on")
+                out("floor = disb")
+                self.write_rule_body(rule, ident)
+                return
+            out(f"a = {self.names[rule.anchor]}")
+            with out.block("if a is None:"):
+                out(f"_missing_anchor('rule', {ident}, {self.const(rule.anchor)}, findings,"
+                    f" None, {self.const(rule.when)})")
+            with out.block("else:"):
+                out("floor = a")
+                self.write_rule_body(rule, ident)
+
+    def write_rule_body(self, rule: CompiledRule, ident: str) -> None:
+        out = self.out
+        out(f"done = latest.get({ident})")
+        guard = "if True:"
+        if rule.cooldown is not None:
+            guard = f"if done is None or on >= {self.after(rule.cooldown, 'done')}:"
+        with out.block(guard):
+            first_reason = self.condition_reason(rule.when)
+
+            def emit(reasons: str) -> None:
+                checklist = self.checklist(rule.checklist)
+                self.action(
+                    id=ident, source="'rule'", kind=self.const(rule.kind),
+                    title=self.const(rule.title), status="status", due_date="due",
+                    deadline="deadline", channel=self.const(rule.channel),
+                    severity=self.const(rule.severity), category=self.const(rule.category),
+                    reference=self.const(rule.reference),
+                    checklist_id=self.const(rule.checklist.id if rule.checklist else None),
+                    checklist=checklist, reasons=reasons)
+
+            with out.block("if done is not None and done >= floor:"):
+                if rule.repeat is None:
+                    out("pass  # completed")
+                else:
+                    out(f"due = {self.after(rule.repeat, 'done')}")
+                    out(f"deadline = {self.after(rule.window, 'due')}")
+                    self.status("status", "due", "deadline", rule.lead)
+                    with out.block("if status is not None:"):
+                        emit(f'({first_reason}, f"last done {{done.isoformat()}}; repeats every'
+                             f' {{{self.const(str(rule.repeat))}}}")')
+            with out.block("else:"):
+                out(f"due = {self.after(rule.after, 'a')}")
+                out(f"deadline = {self.after(rule.window, 'due')}")
+                out("status = 'overdue' if on > deadline else 'due'")
+                start = "as_of" if rule.anchor is None else rule.anchor
+                emit(f'({first_reason}, f"due {{{self.const(str(rule.after))}}} after'
+                     f' {{{self.const(start)}}} {{a.isoformat()}} (deadline'
+                     f' {{deadline.isoformat()}})")')
+
+    # -- the fused reader --------------------------------------------------------------------
+
+    def write_evaluate(self) -> None:
+        out = self.out
+        with out.block("def evaluate(raw, as_of):"):
+            with out.block("if raw.__class__ is dict:"):
+                with out.block("try:"):
+                    out("get = raw.get")
+                    out("x = get('loan_id')")
+                    with out.block("if x.__class__ is str and x.strip():"):
+                        out("loan_id = x")
+                    with out.block("elif x.__class__ is int:"):
+                        out("loan_id = str(x)")
+                    with out.block("else:"):
+                        out("raise LookupError")
+                    out("x = get('disbursement_date')")
+                    out("disb = x if x.__class__ is _date else _iso_date(x)")
+                    out("x = get('as_of')")
+                    out("snap_as_of = None if x is None else"
+                        " (x if x.__class__ is _date else _iso_date(x))")
+                    for coercer in self.coercers:
+                        self.write_field(coercer)
+                    out("x = get('follow_ups')")
+                    out("fups = () if x is None or (x.__class__ is list and not x)"
+                        " else _follow_ups(x, loan_id)")
+                with out.block("except Exception:"):
+                    out("pass  # anything unusual: the reference reader decides (and rejects)")
+                with out.block("else:"):
+                    out(f"return _decide(loan_id, disb, snap_as_of, fups, as_of,"
+                        f" {', '.join(self.locals.values())})")
+            out("snapshot = _read(raw)")
+            out("values = snapshot.values")
+            args = ", ".join(f"values[{self.const(name)}]" for name in self.fields)
+            out("return _decide(snapshot.loan_id, snapshot.disbursement_date, snapshot.as_of,"
+                f" snapshot.follow_ups, as_of, {args})")
+
+    def write_field(self, coercer: snapshots.FieldCoercer) -> None:
+        out = self.out
+        local = self.locals[coercer.name]
+        coerce = self.const(coercer.coerce)
+        out(f"x = get({self.const(coercer.name)})")
+        with out.block("if x is None or (x.__class__ is str and not x.strip()):"):
+            if coercer.required and coercer.default is None:
+                out("raise LookupError")
+            else:
+                out(f"{local} = {self.const(coercer.default)}")
+        with out.block("else:"):
+            exact = _EXACT.get(coercer.coerce)
+            if coercer.coerce is snapshots.coerce_date:
+                out(f"{local} = x if x.__class__ is _date else _iso_date(x)")
+            elif coercer.coerce is snapshots._coerce_decimal:
+                decimal = self.k.helper("_Decimal", Decimal)
+                out(f"{local} = x if x.__class__ is {decimal} and x.is_finite() else {coerce}(x)")
+            elif exact is not None:
+                out(f"{local} = x if x.__class__ is {self.k.helper('_' + exact.__name__, exact)}"
+                    f" else {coerce}(x)")
+            else:
+                out(f"{local} = {coerce}(x)")
+
+
+_EXACT: Mapping[Callable[[Any], Any], type] = {
+    snapshots._coerce_int: int,
+    snapshots.coerce_date: date,
+    snapshots._coerce_string: str,
+    snapshots._coerce_bool: bool,
+}
+"""Coercers that return a value of exactly this class unchanged (checked by a test)."""
+
+
+@lru_cache(maxsize=4096)
+def _cached_date(text: str) -> date:
+    return snapshots.coerce_date(text)
+
+
+def _iso_date(value: Any) -> date:
+    """``snapshots.coerce_date``, remembering recent strings: a book repeats its dates."""
+    if value.__class__ is str:
+        return _cached_date(value)
+    return snapshots.coerce_date(value)
+
+
+class _ParamOn:
+    """``params.NAME`` on a date: one lookup per evaluation, shared by every condition."""
+
+    __slots__ = ("name", "source")
+
+    def __init__(self, source: Any, name: str) -> None:
+        self.source = source
+        self.name = name
+
+    def __call__(self, on: date) -> Any:
+        return self.source.value_at(self.name, on)

@@ -1,0 +1,256 @@
+"""The generated per-loan engine against the interpreter, and its safety.
+
+The interpreter (``engine="interpreter"``) is the reference semantics; the generated
+function must give the same decision JSON, byte for byte, and the same errors
+(snapshot rejects with their messages, fields and loan ids), for any policy and any
+snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import followup_policy as fp
+from followup_policy.errors import SnapshotError
+
+from .conftest import PORTFOLIO, ROOT
+from .generated_policies import PolicySpec, as_of_values, policies, snapshots_for
+
+SHIPPED = sorted((ROOT / "policies").rglob("*.yaml"))
+
+
+def outcome(policy: fp.Policy, raw: Any, as_of: Any, engine: str) -> str:
+    """The decision JSON, or the error with everything a caller can see of it."""
+    try:
+        return policy.evaluate(raw, as_of=as_of, engine=engine).model_dump_json()  # type: ignore[arg-type]
+    except SnapshotError as exc:
+        return f"SnapshotError {exc} loan={exc.loan_id!r} field={exc.field!r}"
+    except (ArithmeticError, ValueError, OverflowError) as exc:
+        return f"{type(exc).__name__} {exc}"
+
+
+def load(spec: PolicySpec) -> fp.Policy:
+    try:
+        return fp.loads_policy(spec.text, "generated.yaml")
+    except fp.PolicyLoadError as exc:  # e.g. a constant divisor folding to zero
+        assume(False)
+        raise AssertionError("unreachable") from exc
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), spec=policies())
+def test_generated_engine_matches_the_interpreter(data: st.DataObject, spec: PolicySpec) -> None:
+    policy = load(spec)
+    raws = data.draw(st.lists(snapshots_for(spec), min_size=1, max_size=12))
+    for raw in raws:
+        as_of = data.draw(as_of_values)
+        expected = outcome(policy, raw, as_of, "interpreter")
+        assert outcome(policy, raw, as_of, "generated") == expected, policy.source_code()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), spec=policies())
+def test_evaluate_many_matches_the_interpreter(data: st.DataObject, spec: PolicySpec) -> None:
+    policy = load(spec)
+    raws = data.draw(st.lists(snapshots_for(spec), max_size=8))
+    as_of = data.draw(as_of_values)
+    generated = [item.model_dump_json() for item in policy.evaluate_many(raws, as_of)]
+    interpreted = [item.model_dump_json() for item in
+                   policy.evaluate_many(raws, as_of, engine="interpreter")]
+    assert generated == interpreted
+    assert len(generated) == len(raws)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_policies_on_the_example_portfolio(path: Path) -> None:
+    policy = fp.load_policy(path)
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()
+    for as_of in (None, date(2026, 11, 29)):
+        for line in lines:
+            raw = json.loads(line, parse_float=Decimal)
+            assert (outcome(policy, raw, as_of, "generated")
+                    == outcome(policy, raw, as_of, "interpreter")), raw.get("loan_id")
+
+
+# -- policy text never becomes code ----------------------------------------------------------
+
+PAYLOADS = (
+    "x'); __import__('os').system('echo pwned'); ('",
+    'x"); __import__("os").system("echo pwned"); ("',
+    "x\n    raise SystemExit('pwned')\n#",
+    '"""; INJECTED = 1; """',
+    "{__import__('os').getcwd()}",
+    "\\'; INJECTED = 2 #",
+)
+
+
+def injected_policy(payload: str) -> str:
+    """A policy carrying ``payload`` in every place a policy can hold text."""
+    import yaml
+
+    literal = '"' + payload.replace("\\", "\\\\").replace('"', '\\"').replace(
+        "\n", "\\n") + '"'  # the payload as a string of the condition language
+    word = "".join("_" if ch.isspace() else ch for ch in payload)
+    document = {
+        "policy": {"id": "injection", "title": payload, "version": payload},
+        "fields": {"region": {"type": "enum", "values": [payload, "plain"]},
+                   "opened": {"type": "date"}},
+        "parameters": {"label": {"value": payload}},
+        "checklists": {word: {"title": payload, "items": [
+            {"id": word, "text": payload, "when": f"region == {literal}"}]}},
+        "timing_nodes": [{"id": word, "title": payload, "kind": payload, "after": "1 day",
+                          "anchor": "disbursement_date", "checklist": word,
+                          "channel": "phone",
+                          "when": f"region == {literal} or params.label == {literal}"}],
+        "risk_tiers": [{"tier": word, "when": f"region == {literal}"}, {"tier": "plain"}],
+        "frequency": {word: {"every": "1 month", "title": payload, "checklist": word,
+                             "channel": "phone"},
+                      "plain": {"every": "1 month", "channel": "sms"}},
+        "rules": [{"id": "r" + word, "title": payload, "reference": payload,
+                   "when": f"region == {literal} and not (params.label != {literal})",
+                   "severity": "high", "action": {"kind": payload, "after": "2 days",
+                                                  "anchor": "opened", "checklist": word}}],
+    }
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_policy_text_never_reaches_the_generated_source(payload: str,
+                                                        capfd: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    policy = fp.loads_policy(injected_policy(payload), "injection.yaml")
+    source = policy.source_code()
+    for text in {payload, payload.replace(" ", "_"), "pwned", "INJECTED", "__import__"}:
+        assert text not in source
+    raw = {"loan_id": "L1", "disbursement_date": "2026-01-01", "opened": "2026-01-05",
+           "region": payload}
+    decision = policy.evaluate(raw, as_of="2026-03-01")
+    assert decision.model_dump_json() == policy.evaluate(
+        raw, as_of="2026-03-01", engine="interpreter").model_dump_json()
+    assert decision.tier is not None and decision.tier != "plain"
+    assert {action.title for action in decision.actions} == {payload}
+    assert decision.policy_version == payload
+    assert "pwned" not in capfd.readouterr().out
+    assert "INJECTED" not in globals()
+
+
+def test_the_generated_source_is_readable_python() -> None:
+    policy = fp.load_policy(ROOT / "policies" / "head_office.yaml")
+    source = policy.source_code()
+    compile(source, "<check>", "exec")
+    assert "def evaluate(raw, as_of):" in source and "def _decide(" in source
+    assert "# rules[0]" in source and "# timing_nodes[0]" in source
+    assert policy.source_code() is source  # generated once, then kept
+
+
+# -- pickling, as_of, engine choice ----------------------------------------------------------
+
+
+def test_policy_pickles_and_evaluates_the_same_after() -> None:
+    import pickle
+
+    policy = fp.load_policy(ROOT / "policies" / "head_office.yaml")
+    copy = pickle.loads(pickle.dumps(policy))
+    assert copy.digest == policy.digest and copy.id == policy.id
+    for line in PORTFOLIO.read_text(encoding="utf-8").splitlines()[:200]:
+        raw = json.loads(line, parse_float=Decimal)
+        assert copy.evaluate(raw, date(2026, 11, 29)) == policy.evaluate(raw, date(2026, 11, 29))
+
+
+def _evaluate_in_child(policy: fp.Policy, raw: dict[str, Any]) -> str:
+    return policy.evaluate(raw, as_of="2026-11-29").model_dump_json()
+
+
+def test_policy_crosses_process_boundaries() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    policy = fp.load_policy(ROOT / "policies" / "head_office.yaml")
+    raws = [json.loads(line) for line in
+            PORTFOLIO.read_text(encoding="utf-8").splitlines()[:20]]
+    context = multiprocessing.get_context("spawn")  # spawn must pickle the policy
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        remote = list(pool.map(_evaluate_in_child, [policy] * len(raws), raws))
+    assert remote == [_evaluate_in_child(policy, raw) for raw in raws]
+
+
+def test_as_of_takes_a_date_or_an_iso_string(head_office: fp.Policy) -> None:
+    raw = json.loads(PORTFOLIO.read_text(encoding="utf-8").splitlines()[0])
+    assert head_office.evaluate(raw, "2026-11-29") == head_office.evaluate(raw, date(2026, 11, 29))
+    assert head_office.evaluate(raw, " 2026-11-29 ").as_of == date(2026, 11, 29)
+    assert next(iter(head_office.evaluate_many([raw], "2026-11-29"))) == head_office.evaluate(
+        raw, date(2026, 11, 29))
+
+
+@pytest.mark.parametrize(("value", "error", "message"), [
+    ("2026-02-30", ValueError, "as_of must be an ISO date YYYY-MM-DD, got '2026-02-30'"),
+    ("29/11/2026", ValueError, "as_of must be an ISO date"),
+    ("20261129", ValueError, "as_of must be an ISO date"),
+    (20261129, TypeError, "as_of must be a date or an ISO date string YYYY-MM-DD, got int"),
+    (__import__("datetime").datetime(2026, 11, 29, 8), TypeError, "not a datetime"),
+])
+def test_a_bad_as_of_is_refused_by_name(head_office: fp.Policy, value: Any,
+                                        error: type[Exception], message: str) -> None:
+    raw = json.loads(PORTFOLIO.read_text(encoding="utf-8").splitlines()[0])
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        head_office.evaluate(raw, value)
+    with pytest.raises(error, match="as_of"):
+        head_office.evaluate_many([raw], value)  # at once, before any record is read
+    with pytest.raises(error, match="as_of"):
+        head_office.explain(raw, value)
+
+
+def test_an_unknown_engine_is_refused(head_office: fp.Policy) -> None:
+    raw = json.loads(PORTFOLIO.read_text(encoding="utf-8").splitlines()[0])
+    with pytest.raises(ValueError, match="engine must be 'generated' or 'interpreter'"):
+        head_office.evaluate(raw, "2026-11-29", engine="fast")  # type: ignore[call-overload]
+
+
+def test_results_built_by_generated_code_behave_like_validated_models(
+        head_office: fp.Policy) -> None:
+    import pickle
+
+    raw = json.loads(PORTFOLIO.read_text(encoding="utf-8").splitlines()[3])
+    fast = head_office.evaluate(raw, "2026-11-29")
+    reference = head_office.evaluate(raw, "2026-11-29", engine="interpreter")
+    assert fast == reference and hash(fast) == hash(reference)
+    assert fp.Decision.model_validate(fast.model_dump()) == fast
+    assert pickle.loads(pickle.dumps(fast)) == fast
+    assert fast.model_fields_set == reference.model_fields_set
+    with pytest.raises(Exception, match="frozen"):
+        fast.actions[0].status = "due"  # type: ignore[misc]
+
+
+def test_exact_class_shortcuts_return_what_the_coercer_would() -> None:
+    from followup_policy import snapshots
+    from followup_policy.engines.generated._writer import _EXACT
+
+    samples = {int: [0, -5, 10**30], date: [date(2024, 2, 29)], str: ["", "x", " 中文 "],
+               bool: [True, False]}
+    for coerce, kind in _EXACT.items():
+        for value in samples[kind]:
+            assert coerce(value) is value
+    assert snapshots.coerce_date(date.max) is date.max
+
+
+def test_cli_prints_the_generated_source() -> None:
+    import io
+
+    from followup_policy.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    path = ROOT / "policies" / "head_office.yaml"
+    assert run(["source", str(path)], out, err) == 0
+    assert out.getvalue() == fp.load_policy(path).source_code()
+    missing = io.StringIO()
+    assert run(["source", str(ROOT / "no-such.yaml")], io.StringIO(), missing) == 2
+    assert len(missing.getvalue().strip().splitlines()) == 1
