@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 import followup_policy as fp
+from followup_policy.layering import read_policy_chain
+from followup_policy.reports.comparison import branch_changes
 from tests.chromium import chromium_path, print_pdf, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,16 +48,19 @@ def test_handbook_of_the_head_office(tmp_path: Path) -> None:
     timeline = dom[dom.index("<svg"):dom.index("</svg>")]
     for node in policy.document.timing_nodes:
         assert node.id in timeline
-    assert "1年" in timeline and "y1 放款后1年上门回访" in timeline
     y1 = next(n for n in policy.document.timing_nodes if n.id == "y1")
     assert str(y1.after) == "1 year" and "1 year" in text
+    assert "1年" in timeline and f"y1 {y1.title}" in timeline
     for rule in policy.document.rules:
         assert rule.id in text
         if rule.reference:
             assert " ".join(rule.reference.split()) in text
     for checklist in policy.document.checklists.values():
         assert checklist.title in text
-    assert "2024-05-17 起 0.25" in text  # a dated parameter value
+    for name, param in policy.document.parameters.items():
+        assert name in text
+        for row in param.values or ():
+            assert f"{row.from_.isoformat()} 起 {row.value}" in text  # each dated value
 
 
 def test_handbook_of_shenzhen_names_origins_and_its_tightened_floor(tmp_path: Path) -> None:
@@ -70,8 +75,15 @@ def test_handbook_of_shenzhen_names_origins_and_its_tightened_floor(tmp_path: Pa
     assert re.search(r"分行 branches/shenzhen\.yaml:\d+", text)  # value set by the branch
     assert re.search(r"总行 head_office\.yaml:\d+", text)         # value inherited
     assert re.search(r"window ← 分行 branches/shenzhen\.yaml:\d+", text)  # a key it overrode
-    # what the branch changed, e.g. the shorter m3 window, listed as tightened
-    assert "timing_nodes[m3].window" in text and "收紧 tightened" in text
+    # everything the branch changed is listed, e.g. the raised floor as overridden
+    changes = branch_changes(read_policy_chain(POLICIES / "head_office.yaml"),
+                             read_policy_chain(SHENZHEN))
+    assert changes
+    for change in changes:
+        assert change.path in text
+    floor = next(c for c in changes
+                 if c.path == "parameters[second_home_min_down_payment].values")
+    assert floor.kind == "overridden" and "覆盖 overridden" in text
 
 
 def test_comparison_page(tmp_path: Path) -> None:
@@ -79,6 +91,10 @@ def test_comparison_page(tmp_path: Path) -> None:
     _, text = _open(html, tmp_path, "compare")
     for path in BRANCHES:
         assert fp.load_policy(path).id in text
+    head = read_policy_chain(POLICIES / "head_office.yaml")
+    for path in BRANCHES:
+        for change in branch_changes(head, read_policy_chain(path)):
+            assert change.path in text
     assert "parameters[second_home_min_down_payment].values" in text
     sz = fp.load_policy(SHENZHEN).document.parameters["second_home_min_down_payment"]
     assert sz.values is not None

@@ -81,7 +81,8 @@ def describe(change: BranchChange) -> str:
     """A short cell text: the new value, and the old one when something changed."""
     if change.kind == "added":
         if isinstance(change.new, dict):
-            label = change.new.get("title") or change.new.get("text")
+            label = (change.new.get("title") or change.new.get("text")
+                     or change.new.get("description"))
             return f"+ {label}" if isinstance(label, str) else "+"
         return f"+ {show_value(change.new)}"
     if change.kind == "locked":

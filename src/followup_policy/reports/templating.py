@@ -105,10 +105,11 @@ def table(headers: Sequence[object], rows: Iterable[Sequence[object]],
         return f"<{name}{klass}>{esc(value)}</{name}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(headers))
+    thead = f"<thead><tr>{head}</tr></thead>" if any(str(h) for h in headers) else ""
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
                    for row in rows)
     attr = f' class="{escape(cls)}"' if cls else ""
-    return Markup(f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return Markup(f"<table{attr}>{thead}<tbody>{body}</tbody></table>")
 
 
 def section(title: str, english: str, *parts: object, ident: str | None = None) -> Markup:
