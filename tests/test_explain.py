@@ -43,14 +43,16 @@ def test_unknown_second_home_check_names_the_missing_field(head_office: fp.Polic
     assert element is not None and element.outcome == "data_missing"
     assert element.condition is not None
     assert element.condition.result == "unknown"
-    assert element.condition.missing == ("homes_owned_in_city",)
-    assert element.condition.values == {"declared_home_order": 1, "homes_owned_in_city": None}
+    assert element.condition.missing == ("homes_owned_at_application",)
+    assert element.condition.values == {"declared_home_order": 1,
+                                        "homes_owned_at_application": None}
     text = explanation.to_text()
-    assert ("second_home_misclassified 二套房认定核查: could not decide" in text
-            and "missing: homes_owned_in_city" in text)
+    title = "二套房认定核查（申请时已有住房却按首套审批）"
+    assert (f"second_home_misclassified {title}: could not decide" in text
+            and "missing: homes_owned_at_application" in text)
     finding = next(f for f in explanation.decision.findings
                    if f.rule == "second_home_misclassified")
-    assert finding.fields == ("homes_owned_in_city",)
+    assert finding.fields == ("homes_owned_at_application",)
 
 
 def test_every_element_is_accounted_for(head_office: fp.Policy) -> None:
@@ -80,11 +82,9 @@ def test_reasons_show_outcomes_values_and_dates(head_office: fp.Policy) -> None:
     assert skipped.condition is not None and skipped.condition.result == "false"
     live = explanation.element("rule", "early_live_contact")
     assert live is not None and live.outcome == "action"
-    assert live.dates == {"anchor": date(2026, 10, 19), "due_date": date(2026, 11, 24),
-                          "deadline": date(2026, 11, 24)}
-    assert live.condition is not None
-    assert [p.text for p in live.condition.parts] == [
-        "days_past_due >= 1", "not in_bankruptcy", "not cease_communication"]
+    assert live.dates == {"anchor": date(2026, 10, 19), "due_date": date(2026, 10, 26),
+                          "deadline": date(2026, 10, 26)}  # 7 days after the delinquency start
+    assert live.condition is not None and live.condition.result == "true"
     json.dumps(explanation.model_dump(mode="json"), ensure_ascii=False)
 
 

@@ -65,7 +65,7 @@ def snap(**values: Any) -> dict[str, Any]:
 
 def test_branch_lists_only_what_it_changes_and_inherits_the_rest() -> None:
     tree = read_policy_tree(SHENZHEN)
-    assert origin_of(tree, ("timing_nodes", "m3", "window")) == Location(str(SHENZHEN), 60, 13)
+    assert origin_of(tree, ("timing_nodes", "m3", "window")) == Location(str(SHENZHEN), 76, 13)
     title = origin_of(tree, ("timing_nodes", "m3", "title"))
     assert title is not None and title.file == str(HEAD_OFFICE)
     policy = fp.load_policy(SHENZHEN)
@@ -82,7 +82,8 @@ def test_additions_are_appended_and_inherited_items_keep_their_order() -> None:
     assert [n.id for n in policy.parts.nodes] == ["d30", "m3", "m6", "m6_site", "y1", "d15"]
     first_call = policy.parts.checklists["first_call"]
     assert [i.id for i in first_call.items] == [
-        "contact_info", "repayment_account", "loan_terms", "questions", "robot_call_follow_up"]
+        "contact_info", "repayment_account", "loan_terms", "off_plan_registration", "fund_part",
+        "questions", "robot_call_follow_up"]
     shenzhen = fp.load_policy(SHENZHEN)
     assert [r.id for r in shenzhen.parts.rules][-1] == "purchase_restriction_check"
     assert "purchase_restriction" in [i.id for i in shenzhen.parts.checklists["annual_visit"].items]
@@ -132,7 +133,7 @@ def test_branch_reusing_the_head_office_id_names_both(office: Path) -> None:
     branch = write_branch(office, "", header=header)
     (issue,) = load_error(branch).issues
     assert (issue.file, issue.line) == (str(branch), 2)
-    assert issue.related == Location(str(office / "head_office.yaml"), 8, 7)
+    assert issue.related == Location(str(office / "head_office.yaml"), 11, 7)
 
 
 def test_missing_parent_is_located_with_a_suggestion(office: Path) -> None:
@@ -198,8 +199,9 @@ def test_tightening_in_other_units_is_allowed(office: Path) -> None:
           关注: {every: 6 weeks}
           正常: {every: 1 year, window: 4 weeks}
         rules:
-          - {id: written_notice, cooldown: 90 days, repeat: 25 weeks}
-          - {id: debt_burden_review, category: risk, action: {after: 3 weeks}}
+          - {id: early_live_contact, repeat: 4 weeks}
+          - {id: debt_burden_review, category: risk, cooldown: 90 days, repeat: 25 weeks,
+             action: {after: 3 weeks}}
           - {id: insurance_lapsed, repeat: 30 days}
         parameters:
           second_home_min_down_payment: 0.35
@@ -272,10 +274,10 @@ GUARDRAILS: list[tuple[str, str, tuple[str, tuple[str, ...]], str]] = [
      "after 6 weeks loosens the inherited 30 days"),
     ("rule_action_after_later", """
         rules:
-          - id: first_home_down_payment_check
-            action: {after: 2 weeks}  #<
-        """, ("head_office.yaml", ("rules", "first_home_down_payment_check", "action", "after")),
-     "action: after 2 weeks loosens the inherited 10 days"),
+          - id: debt_burden_review
+            action: {after: 6 weeks}  #<
+        """, ("head_office.yaml", ("rules", "debt_burden_review", "action", "after")),
+     "action: after 6 weeks loosens the inherited 30 days"),
     ("cooldown_longer", """
         rules:
           - id: debt_burden_review
@@ -293,7 +295,7 @@ GUARDRAILS: list[tuple[str, str, tuple[str, tuple[str, ...]], str]] = [
           - id: early_live_contact
             repeat: 2 months  #<
         """, ("head_office.yaml", ("rules", "early_live_contact", "repeat")),
-     "repeat 2 months loosens the inherited 36 days"),
+     "repeat 2 months loosens the inherited 1 month"),
     ("repeat_removed", """
         rules:
           - id: residential_business_use
@@ -361,9 +363,9 @@ GUARDRAILS: list[tuple[str, str, tuple[str, tuple[str, ...]], str]] = [
         parameters:
           second_home_min_down_payment:
             values:
-              - {from: 2023-08-31, value: 0.20}  #<
+              - {from: 2023-08-31, value: 0.10}  #<
         """, ("head_office.yaml", ("parameters", "second_home_min_down_payment", "min")),
-     "0.20 is below the inherited min 0.25"),
+     "0.10 is below the inherited min 0.15"),
     ("parameter_above_max", """
         parameters:
           second_home_min_down_payment: {value: 0.85}  #<
@@ -400,11 +402,12 @@ GUARDRAILS: list[tuple[str, str, tuple[str, tuple[str, ...]], str]] = [
             when: loan_type == "residential"  #<
         """, ("head_office.yaml", ("timing_nodes", "m6_site", "when")),
      "may not change the `when`"),
-    ("node_when_added", """
+    ("tier_when_added", """
         timing_nodes:
-          - id: m3
-            when: loan_type == "commercial"  #<
-        """, ("head_office.yaml", ("timing_nodes", "m3")),
+        risk_tiers:
+          - tier: 正常
+            when: credit_score > 700  #<
+        """, ("head_office.yaml", ("risk_tiers", "正常")),
      "is added to an item inherited without one"),
     ("rule_when_changed", """
         rules:
@@ -513,7 +516,7 @@ def test_guardrail_message_reads_well(office: Path) -> None:
     head = office / "head_office.yaml"
     assert str(issue) == (
         f"{branch}:7:22: timing node 'm3': window 20 days loosens the inherited 15 days"
-        f" ({head}:120:13); a branch may only shorten it [see {head}:120:13]")
+        f" ({head}:259:13); a branch may only shorten it [see {head}:259:13]")
 
 
 # -- the branch policies -----------------------------------------------------------------
@@ -522,7 +525,7 @@ def test_guardrail_message_reads_well(office: Path) -> None:
 def test_shenzhen_adds_the_purchase_restriction_check() -> None:
     shenzhen, head = fp.load_policy(SHENZHEN), fp.load_policy(HEAD_OFFICE)
     loan = snap(purchase_restriction_eligible=False, hukou_local=True,
-                social_security_months=12)
+                social_security_months=12, property_district="福田区")
     action = shenzhen.evaluate(loan, as_of=date(2026, 3, 1)).action(
         "purchase_restriction_check")
     assert action is not None
@@ -533,7 +536,7 @@ def test_shenzhen_adds_the_purchase_restriction_check() -> None:
         "purchase_restriction_check") is None
     # non-local with too few months of social security also fails the check
     outsider = snap(purchase_restriction_eligible=True, hukou_local=False,
-                    social_security_months=24)
+                    social_security_months=24, property_district="福田区")
     assert shenzhen.evaluate(outsider, as_of=date(2026, 3, 1)).action(
         "purchase_restriction_check") is not None
     # without the facts the check does not pass silently
@@ -544,7 +547,7 @@ def test_shenzhen_adds_the_purchase_restriction_check() -> None:
 
 def test_shenzhen_raises_the_second_home_down_payment_floor() -> None:
     shenzhen, head = fp.load_policy(SHENZHEN), fp.load_policy(HEAD_OFFICE)
-    loan = snap(disbursement_date="2023-10-09", declared_home_order=2, homes_owned_in_city=2,
+    loan = snap(disbursement_date="2023-12-09", declared_home_order=2, homes_owned_at_application=1,
                 down_payment_ratio="0.35")
     as_of = date(2026, 3, 1)
     assert head.evaluate(loan, as_of=as_of).action("second_home_down_payment_check") is None

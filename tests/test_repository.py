@@ -58,7 +58,7 @@ def test_policy_for_a_branch(repo: fp.PolicyRepository, branch: str, expected: s
 def test_which_policy_governs_loan_x_of_branch_sz01_in_one_call(
         repo: fp.PolicyRepository) -> None:
     loan = {"loan_id": "X", "disbursement_date": "2026-01-31", "loan_type": "residential",
-            "purchase_restriction_eligible": False}
+            "purchase_restriction_eligible": False, "property_district": "福田区"}
     decision = repo.evaluate(loan, branch="SZ01", as_of=date(2026, 3, 1))
     assert decision.policy_id == "sz-branch-mortgage"
     assert decision.action("purchase_restriction_check") is not None
@@ -90,8 +90,8 @@ def test_overlapping_versions_of_one_policy_are_an_error_naming_both(folder: Pat
         fp.PolicyRepository.from_directory(folder)
     (issue,) = caught.value.issues
     old = folder / "head_office.yaml"
-    assert (issue.file, issue.line) == (str(new), 11)
-    assert issue.related == fp.Location(str(old), 11, 19)
+    assert (issue.file, issue.line) == (str(new), 14)
+    assert issue.related == fp.Location(str(old), 14, 19)
     assert "two versions of policy 'head-office-mortgage'" in issue.message
     assert "2026.1: 2026-01-01..open; 2026.2: 2026-07-01..open" in issue.message
     assert str(old) in str(issue)

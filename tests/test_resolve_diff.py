@@ -72,14 +72,14 @@ def test_resolved_values_name_their_origin() -> None:
         return next(line for line in lines[after:] if line.lstrip().startswith(start))
 
     m3 = lines.index(line_of("- id: m3"))
-    assert lines[m3].endswith("# head_office.yaml:117")  # restating the id is not setting it
+    assert lines[m3].endswith("# head_office.yaml:256")  # restating the id is not setting it
     assert line_of("window:", m3).endswith("window: 10 days                                     #"
-                                           " branches/shenzhen.yaml:60")
-    assert line_of("title: 放款后3个月回访").endswith("# head_office.yaml:118")
-    assert line_of("- id: purchase_restriction_check").endswith("# branches/shenzhen.yaml:69")
+                                           " branches/shenzhen.yaml:76")
+    assert line_of("title: 放款后3个月回访").endswith("# head_office.yaml:257")
+    assert line_of("- id: purchase_restriction_check").endswith("# branches/shenzhen.yaml:85")
     # a mapping written on one line stays on one line, with its one origin
     assert line_of("days_past_due: {type: int, default: 0, min: 0,").endswith(
-        "# head_office.yaml:22")
+        "# head_office.yaml:38")
     assert "title: 个人住房贷款贷后回访政策（深圳分行）" in resolve_text(SHENZHEN)
 
 
@@ -135,16 +135,16 @@ def test_diff_of_a_branch_against_its_head_office() -> None:
     by_path = {d.path: d for d in diffs}
     window = by_path["timing_nodes[d30].window"]
     assert window == Difference("changed", "timing_nodes[d30].window", "10 days", "7 days",
-                                Location(str(HEAD_OFFICE), 113, 13),
-                                Location(str(CHENGDU), 37, 13))
+                                Location(str(HEAD_OFFICE), 251, 13),
+                                Location(str(CHENGDU), 38, 13))
     assert by_path["timing_nodes[d15]"].kind == "added"
     assert by_path["checklists[first_call].items[robot_call_follow_up]"].kind == "added"
     assert by_path["frequency[正常].every"].new == "6 months"
     assert by_path["policy.applies_to"].new == ["CD01"]
     text = format_differences(diffs)
     assert ("changed timing_nodes[d30].window: 10 days -> 7 days"
-            " (head_office.yaml:113:13 -> branches/chengdu.yaml:37:13)") in text
-    assert "added   timing_nodes[d15] '放款后15天智能语音回访' (branches/chengdu.yaml:29:5)" in text
+            " (head_office.yaml:251:13 -> branches/chengdu.yaml:38:13)") in text
+    assert "added   timing_nodes[d15] '放款后15天智能语音回访' (branches/chengdu.yaml:30:5)" in text
 
 
 def test_diff_of_two_versions_compares_by_id_not_position(tmp_path: Path) -> None:
@@ -154,16 +154,16 @@ def test_diff_of_two_versions_compares_by_id_not_position(tmp_path: Path) -> Non
     # version 2: new version label, a shorter m3 window, the 律师函 rule dropped, the
     # timing nodes listed in another order (not a change)
     start = text.index("  - id: 律师函")
-    end = text.index("  - id: insurance_lapsed")
+    end = text.index("  - id: acceleration_review")
     text = text[:start] + text[end:]
     text = text.replace('version: "2026.1"', 'version: "2026.2"')
     nodes_at = text.index("timing_nodes:\n") + len("timing_nodes:\n")
     d30_end = text.index("  - id: m3")
     d30 = text[nodes_at:d30_end]
     text = text[:nodes_at] + text[d30_end:]
-    text = text.replace("\n# 《商业银行金融资产风险分类办法》", "\n" + d30.rstrip("\n")
-                        + "\n\n# 《商业银行金融资产风险分类办法》", 1)
-    m3_window = "    window: 15 days\n    lead: 7 days\n    channel: phone\n"
+    text = text.replace("\n# 五级分类：", "\n" + d30.rstrip("\n")
+                        + "\n\n# 五级分类：", 1)
+    m3_window = '    window: 15 days\n    lead: 7 days\n    when: loan_status == "active"\n'
     text = text.replace(m3_window, m3_window.replace("15 days", "10 days"), 1)
     new = tmp_path / "head_office_v2.yaml"
     new.write_text(text, encoding="utf-8")
@@ -174,12 +174,12 @@ def test_diff_of_two_versions_compares_by_id_not_position(tmp_path: Path) -> Non
         ("changed", "timing_nodes[m3].window"),
         ("removed", "rules[律师函]"),
     ]
-    assert diffs[1].old_location == Location(str(old), 120, 13)
+    assert diffs[1].old_location == Location(str(old), 259, 13)
     assert diffs[1].new_location is not None and diffs[1].new_location.file == str(new)
     lines = format_differences(diffs).splitlines()
-    assert lines[0] == "changed policy.version: 2026.1 -> 2026.2 (head_office.yaml:10:12 ->" \
-        " head_office_v2.yaml:10:12)"
-    assert lines[2].startswith("removed rules[律师函] '律师函（逾期6期及以上）' (head_office.yaml:")
+    assert lines[0] == "changed policy.version: 2026.1 -> 2026.2 (head_office.yaml:13:12 ->" \
+        " head_office_v2.yaml:13:12)"
+    assert lines[2].startswith("removed rules[律师函] '逾期超过90天发送律师函' (head_office.yaml:")
 
 
 def test_diff_of_a_policy_with_itself_is_empty() -> None:

@@ -255,12 +255,12 @@ cases:
       loan_id: T1
       loan_type: residential
       disbursement_date: 2026-01-31
-      homes_owned_in_city: 2
+      homes_owned_at_application: 1
       declared_home_order: 1
       down_payment_ratio: 0.30
-      days_past_due: 3
-      consecutive_missed_installments: 6
-      delinquency_start_date: 2026-11-25
+      days_past_due: 95
+      consecutive_missed_installments: 3
+      delinquency_start_date: 2026-08-25
       follow_ups:
         - {action: d30, date: 2026-02-27}
         - {action: m3, date: 2026-04-28}
@@ -268,7 +268,7 @@ cases:
     expect:
       tier: 正常
       actions:
-        - {id: second_home_misclassified, status: overdue, deadline: 2026-12-01,
+        - {id: second_home_misclassified, status: due, deadline: 2026-12-01,
            checklist: [registry_check, contract_review]}
         - {id: y1, status: due}
       absent: [律师函]
@@ -294,22 +294,22 @@ def test_a_failing_case_prints_expected_and_got(tmp_path: Path) -> None:
     text = format_result(result)
     lines = text.splitlines()
     assert lines[0] == f"FAIL {path}:3 二套房误报首套，触发认定核查  (as_of 2026-11-28)"
-    assert lines[1] == "  tier: expected 正常, got 关注"
-    assert lines[2].startswith("    why: tier 关注: 'days_past_due > 0 or credit_score")
+    assert lines[1] == "  tier: expected 正常, got 次级"
+    assert lines[2].startswith("    why: tier 次级: 'days_past_due > 90' is true")
     assert lines[3:9] == [
-        "  action second_home_misclassified 二套房认定核查:",
-        "    status     expected overdue                            got due",
-        "    deadline   expected 2026-12-01                         got 2026-12-08",
+        "  action second_home_misclassified 二套房认定核查（申请时已有住房却按首套审批）:",
+        "    status     expected due                                got overdue",
+        "    deadline   expected 2026-12-01                         got 2026-03-02",
         "    checklist  expected [registry_check, contract_review]  got [registry_check,"
         " contract_review, report]",
         "               not expected: report",
-        "    why: homes_owned_in_city >= 2 and declared_home_order == 1 holds"
-        " (declared_home_order=1, homes_owned_in_city=2)",
+        "    why: homes_owned_at_application >= 1 and declared_home_order == 1 holds"
+        " (declared_home_order=1, homes_owned_at_application=1)",
     ]
     assert ("  action y1 放款后1年上门回访: expected required (due), got not required" in lines)
     assert any(line.startswith("    why: not yet: shown from 2027-01-17") for line in lines)
-    assert ("  action 律师函 律师函（逾期6期及以上）: expected absent, got required (due, deadline"
-            " 2026-12-13)") in lines
+    assert ("  action 律师函 逾期超过90天发送律师函: expected absent, got required (due, deadline"
+            " 2026-12-08)") in lines
     assert ("  finding second_home_down_payment_check (data_missing): expected reported, got"
             " not reported") in lines
     name = "二套房误报首套，触发认定核查"
