@@ -68,7 +68,10 @@ def test_handbook_of_shenzhen_names_origins_and_its_tightened_floor(tmp_path: Pa
     head = fp.load_policy(POLICIES / "head_office.yaml").document.parameters[
         "second_home_min_down_payment"]
     assert merged.values and head.values
-    assert merged.values[0].value > head.values[0].value  # the branch raised the floor
+    on = date(2023, 12, 1)  # Shenzhen's 40% from 2023-11-23 against the national 30%
+    assert (fp.load_policy(SHENZHEN).parameters.value_at("second_home_min_down_payment", on)
+            > fp.load_policy(POLICIES / "head_office.yaml").parameters.value_at(
+                "second_home_min_down_payment", on))  # the branch raised the floor
     _, text = _open(fp.report(SHENZHEN), tmp_path, "shenzhen")
     for row in merged.values:
         assert f"{row.from_.isoformat()} 起 {row.value}" in text
