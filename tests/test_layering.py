@@ -65,7 +65,7 @@ def snap(**values: Any) -> dict[str, Any]:
 
 def test_branch_lists_only_what_it_changes_and_inherits_the_rest() -> None:
     tree = read_policy_tree(SHENZHEN)
-    assert origin_of(tree, ("timing_nodes", "m3", "window")) == Location(str(SHENZHEN), 76, 13)
+    assert origin_of(tree, ("timing_nodes", "m3", "window")) == Location(str(SHENZHEN), 78, 13)
     title = origin_of(tree, ("timing_nodes", "m3", "title"))
     assert title is not None and title.file == str(HEAD_OFFICE)
     policy = fp.load_policy(SHENZHEN)

@@ -74,9 +74,9 @@ def test_resolved_values_name_their_origin() -> None:
     m3 = lines.index(line_of("- id: m3"))
     assert lines[m3].endswith("# head_office.yaml:256")  # restating the id is not setting it
     assert line_of("window:", m3).endswith("window: 10 days                                     #"
-                                           " branches/shenzhen.yaml:76")
+                                           " branches/shenzhen.yaml:78")
     assert line_of("title: 放款后3个月回访").endswith("# head_office.yaml:257")
-    assert line_of("- id: purchase_restriction_check").endswith("# branches/shenzhen.yaml:85")
+    assert line_of("- id: purchase_restriction_check").endswith("# branches/shenzhen.yaml:87")
     # a mapping written on one line stays on one line, with its one origin
     assert line_of("days_past_due: {type: int, default: 0, min: 0,").endswith(
         "# head_office.yaml:38")
