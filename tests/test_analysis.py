@@ -490,3 +490,48 @@ def test_a_tier_that_applies_when_unknown_is_not_skipped_by_missing_data() -> No
           ok: {every: 12 months, channel: phone}
         """)
     assert all(f.kind != "tier_missing_data" for f in fp.analyze(applies).findings)
+
+
+def test_an_item_that_is_never_false_is_always_asked() -> None:
+    # unknown keeps an item, so `x > 0 or x <= 0` (unknown only when x is missing) asks it
+    # for every loan; the same condition on a rule is not always true (x may be missing)
+    body = """\
+        checklists:
+          c:
+            title: C
+            items:
+              - {id: i, text: T, when: x > 0 or x <= 0}
+        timing_nodes:
+          - {id: d1, title: D1, after: 1 day, window: 30 days, channel: phone, checklist: c}
+        rules:
+          - {id: r, when: x > 0 or x <= 0, action: {kind: review, after: 10 days}}
+        """
+    kept = policy(body)
+    found = {(f.kind, f.element) for f in fp.analyze(kept).findings}
+    assert found == {("always_holds", "checklist item c.i")}
+    for x in (None, -2, 3):
+        loan = {"loan_id": "L", "disbursement_date": "2026-01-01", "as_of": "2026-01-05",
+                "x": x}
+        (node,) = [a for a in kept.evaluate(loan).actions if a.id == "d1"]
+        assert [e.id for e in node.checklist] == ["i"]
+        assert rule_fires(kept, loan) is (x is not None)
+
+
+def test_a_checklist_item_rewrite_that_keeps_the_item_more_often_is_accepted(
+        tmp_path: Path) -> None:
+    (tmp_path / "head.yaml").write_text(HEAD_TIERS, encoding="utf-8")
+
+    def branch(when: str) -> Path:
+        path = tmp_path / "branch.yaml"
+        path.write_text("policy: {id: branch, title: B, version: '1', extends: head.yaml}\n"
+                        "checklists:\n  call:\n    items:\n"
+                        f"      - {{id: late, when: '{when}'}}\n", encoding="utf-8")
+        return path
+
+    wider = fp.load_policy(branch("dpd > 30"))
+    loan = {"loan_id": "L", "disbursement_date": "2026-01-01", "as_of": "2026-01-31",
+            "dpd": 45}
+    (action,) = [a for a in wider.evaluate(loan).actions if a.id == "d30"]
+    assert [e.id for e in action.checklist] == ["base", "late"]
+    with pytest.raises(fp.PolicyLoadError, match="the branch would not"):
+        fp.load_policy(branch("dpd > 100"))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -239,6 +240,7 @@ class _Rewrite:
     message: str
 
 
+_ITEM_OWNER: Final = re.compile(r" of checklist '(.+)'$")
 _REWRITE_HINT: Final = (" (with the analysis extra installed, a rewritten `when` that is"
                         " provably at least as strict is accepted: pip install"
                         " 'followup-policy[analysis]')")
@@ -544,11 +546,16 @@ class _Merger:
             change = f"is added to an item inherited without one ({where})"
         message = f"{what}: `{key}: {show_value(new)}` {change}; {_FIXED_WHY[key]}"
         ident = _ident(item, "id")
-        if key == "when" and kind in (_NODE, _RULE) and ident is not None:
+        owner = _ITEM_OWNER.search(what) if kind is _ITEM else None
+        if key == "when" and kind in (_NODE, _RULE, _ITEM) and ident is not None:
             # a rewritten trigger is accepted if the analysis proves it at least as strict
-            element = "timing_node" if kind is _NODE else "rule"
-            self.rewrites.append(_Rewrite(element, ident, entry.node.location, where, message))
-            return
+            element = {"timing node": "timing_node", "rule": "rule"}.get(kind.label)
+            if owner is not None:
+                element, ident = "checklist_item", f"{owner.group(1)}.{ident}"
+            if element is not None:
+                self.rewrites.append(_Rewrite(element, ident, entry.node.location, where,
+                                              message))
+                return
         self.report(entry.node.location, message, where)
 
     def check_duration(self, kind: _Kind, what: str, key: str, found: YEntry | None,

@@ -221,11 +221,15 @@ def _condition_checks(policy: Policy, encoding: PolicyEncoding, prover: Prover,
                    f"{_text(element)} can never hold, so {what}")
     elif outcome.status == "unknown":
         report.undecided("never_holds", element, f"{_text(element)} can hold", outcome)
-    outcome = prover.search(lambda: z3.Not(encoding.true(condition)))
+    outcome = prover.search(lambda: z3.Not(encoding.fires(condition, element.when_unknown)))
     if outcome.status == "proved":
+        why = ("it is never false, so the item is asked for every loan"
+               if element.kind == "checklist_item" else
+               "it is never false and, unless the element applies when unknown, never lacks"
+               " data")
         report.add("always_holds", "problem", element,
-                   f"{_text(element)} holds for every loan (it is never false and never"
-                   " lacks data), so the condition says nothing; remove it or fix it")
+                   f"{_text(element)} holds for every loan ({why}), so the condition says"
+                   " nothing; remove it or fix it")
     elif outcome.status == "unknown":
         report.undecided("always_holds", element, f"{_text(element)} can fail", outcome)
 

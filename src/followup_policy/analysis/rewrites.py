@@ -19,7 +19,7 @@ REWRITE_TIMEOUT_MS = 2000
 
 def prove_rewrite(parent_tree: YNode, merged_tree: YNode, kind: str, element_id: str
                   ) -> Outcome:
-    """Compare the ``when`` of one timing node or rule before and after a branch merge.
+    """Compare the ``when`` of one timing node, rule or checklist item before and after a merge.
 
     Raises :class:`~followup_policy.analysis.AnalysisUnavailable` without z3.
     """
