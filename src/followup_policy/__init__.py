@@ -27,11 +27,14 @@ from .errors import (
     PolicyLoadError,
     SnapshotError,
 )
+from .io import ColumnMapping, InputError, load_mapping, read_snapshots
 from .layering import read_policy_tree
 from .policy import Policy
 from .reports import forecast, report
 from .repository import PolicyRepository
 from .resolving import resolve_text
+from .rows import action_rows, decision_row, finding_rows, to_dataframe
+from .tasks import task_key
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -39,11 +42,13 @@ if TYPE_CHECKING:
 __all__ = [
     "Action",
     "ChecklistEntry",
+    "ColumnMapping",
     "ConditionError",
     "Decision",
     "Difference",
     "Duration",
     "Finding",
+    "InputError",
     "Issue",
     "Location",
     "Policy",
@@ -53,15 +58,22 @@ __all__ = [
     "RecordError",
     "SnapshotError",
     "__version__",
+    "action_rows",
     "analyze",
+    "decision_row",
     "diff_policies",
+    "finding_rows",
     "forecast",
+    "load_mapping",
     "load_policy",
     "loads_policy",
     "parse_duration",
     "read_policy_tree",
+    "read_snapshots",
     "report",
     "resolve_text",
+    "task_key",
+    "to_dataframe",
 ]
 
 

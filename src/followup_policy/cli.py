@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from . import __version__
 from .errors import PolicyError, PolicyLoadError, SnapshotError
+from .io import INPUT_FORMATS, ColumnMapping, load_mapping, open_records
 from .loading import yaml_files_under
 from .messages import (
     choose_language,
@@ -30,7 +31,7 @@ from .messages import (
 )
 from .output import OutputFormat, make_writer
 from .policy import Policy
-from .records import InputFormat, Record, Unreadable, guess_format, read_records
+from .records import Record, Unreadable
 from .schema_export import policy_json_schema
 from .snapshots import loan_id_of
 
@@ -79,9 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--policy", "-p", required=True, help="policy file")
     evaluate.add_argument("--as-of", type=_iso_date, default=None,
                           help="evaluation date (default: each snapshot's as_of, else today)")
-    evaluate.add_argument("input", metavar="INPUT", help="JSONL, CSV or JSON file, or - for stdin")
-    evaluate.add_argument("--input-format", choices=("jsonl", "csv", "json"), default=None,
-                          help="input format (default: from the file name; stdin is JSONL)")
+    _add_input_arguments(evaluate)
     evaluate.add_argument("--format", "-f", choices=("jsonl", "csv", "table"), default="jsonl",
                           help="output format (default: jsonl)")
     evaluate.add_argument("-o", "--output", default=None, help="write decisions here")
@@ -134,11 +133,21 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--as-of", type=_iso_date, default=None,
                          help="evaluation date (default: the snapshot's as_of, else today)")
     explain.add_argument("--loan", required=True, help="loan_id of the record to explain")
-    explain.add_argument("input", metavar="INPUT", help="JSONL, CSV or JSON file, or - for stdin")
-    explain.add_argument("--input-format", choices=("jsonl", "csv", "json"), default=None)
+    _add_input_arguments(explain)
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     source = commands.add_parser("source", help="print the Python generated from a policy")
     source.add_argument("path", metavar="POLICY")
+
+    tasks = commands.add_parser("tasks", help="one row per follow-up task, sorted by deadline")
+    tasks.add_argument("--policy", "-p", required=True, help="policy file")
+    tasks.add_argument("--as-of", type=_iso_date, default=None,
+                       help="evaluation date (default: each snapshot's as_of, else today)")
+    _add_input_arguments(tasks)
+    tasks.add_argument("--rejects", default=None,
+                       help="write rejected records here as JSON lines (default: stderr)")
+    from .tasks_cli import add_task_arguments
+
+    add_task_arguments(tasks)
     return parser
 
 
@@ -150,6 +159,19 @@ def _percentage(text: str) -> float:
     if not 0 <= value <= 100:
         raise argparse.ArgumentTypeError(f"'{text}' is not a percentage from 0 to 100")
     return value
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="INPUT",
+                        help="JSONL, CSV, JSON, .xlsx or .parquet file, or - for stdin")
+    parser.add_argument("--input-format", choices=INPUT_FORMATS, default=None,
+                        help="input format (default: from the file name; stdin is JSONL)")
+    parser.add_argument("--encoding", default=None,
+                        help="text encoding of CSV/JSONL input (default: detected; UTF-8,"
+                        " UTF-8 with BOM or GB18030/GBK)")
+    parser.add_argument("--mapping", "-m", default=None, metavar="FILE",
+                        help="column mapping (YAML): source headers, date formats and value"
+                        " codes onto snapshot fields")
 
 
 def _iso_date(text: str) -> date:
@@ -194,11 +216,14 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
                "explain": _explain, "resolve": _resolve, "diff": _diff,
                "test": _test, "analyze": _analyze, "report": _report,
-               "forecast": _forecast, "source": _source}[args.command]
+               "forecast": _forecast, "source": _source, "tasks": _tasks}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
         return EXIT_OK
+    except _UsageError as exc:
+        stderr.write(f"{exc}\n")
+        return EXIT_USAGE
     except PolicyLoadError as exc:
         stderr.write("".join(f"{render_issue(issue, lang)}\n" for issue in exc.issues))
         return EXIT_USAGE
@@ -265,12 +290,15 @@ def _open_out(name: str | None, default: IO[str]) -> Iterator[IO[str]]:
 
 
 @contextlib.contextmanager
-def _open_in(name: str, stdin: IO[str]) -> Iterator[IO[str]]:
-    if name == "-":
-        yield stdin
-    else:
-        with open(name, encoding="utf-8-sig", newline="") as handle:
-            yield handle
+def _open_in(args: argparse.Namespace, stdin: IO[str],
+             policy: Policy) -> Iterator[Iterator[Record | Unreadable]]:
+    """The input records, through ``--encoding`` and ``--mapping``."""
+    mapping: ColumnMapping | None = None
+    if args.mapping is not None:
+        mapping = load_mapping(args.mapping, policy)
+    with open_records(args.input, fmt=args.input_format, encoding=args.encoding,
+                      mapping=mapping, stdin=stdin) as records:
+        yield records
 
 
 class _Progress:
@@ -302,35 +330,41 @@ def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin:
     from . import load_policy
 
     policy = load_policy(args.policy)
-    fmt: InputFormat = args.input_format or guess_format(args.input)
     out_fmt: OutputFormat = args.format
-    default_as_of = args.as_of
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
-    progress = _Progress(stderr)
-    with _open_in(args.input, stdin) as source, _open_out(args.output, stdout) as out, \
+    with _open_in(args, stdin, policy) as source, _open_out(args.output, stdout) as out, \
             _open_out(args.rejects, stderr) as rejects:
         writer = make_writer(out, out_fmt)
-        for item in read_records(source, fmt):
-            counts["records"] += 1
-            progress.tick(counts["records"])
-            if isinstance(item, Unreadable):
-                counts["rejected"] += 1
-                _reject(rejects, item.index, item.line, None, item.message)
-                continue
-            decision = _evaluate_record(policy, item, default_as_of, rejects)
-            if decision is None:
-                counts["rejected"] += 1
-                continue
+        for _, decision in _decisions(policy, source, args.as_of, rejects, counts, stderr):
             counts["decisions"] += 1
             counts["actions"] += len(decision.actions)
             for action in decision.actions:
                 counts[action.status] = counts.get(action.status, 0) + 1
             writer.write(decision)
         writer.close()
-    progress.done()
     if args.summary:
         stderr.write(_summary(counts) + "\n")
     return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+
+
+def _decisions(policy: Policy, records: Iterator[Record | Unreadable], as_of: date | None,
+               rejects: IO[str], counts: dict[str, int],
+               stderr: IO[str]) -> Iterator[tuple[Any, Any]]:
+    """(raw record, decision) for each good record; each bad one goes to ``rejects``."""
+    progress = _Progress(stderr)
+    for item in records:
+        counts["records"] += 1
+        progress.tick(counts["records"])
+        if isinstance(item, Unreadable):
+            counts["rejected"] += 1
+            _reject(rejects, item.index, item.line, None, item.message)
+            continue
+        decision = _evaluate_record(policy, item, as_of, rejects)
+        if decision is None:
+            counts["rejected"] += 1
+            continue
+        yield item.data, decision
+    progress.done()
 
 
 def _evaluate_record(policy: Policy, record: Record, as_of: date | None,
@@ -371,9 +405,8 @@ def _explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: 
     from . import load_policy
 
     policy = load_policy(args.policy)
-    fmt: InputFormat = args.input_format or guess_format(args.input)
-    with _open_in(args.input, stdin) as source:
-        for item in read_records(source, fmt):
+    with _open_in(args, stdin, policy) as source:
+        for item in source:
             if not isinstance(item, Record) or not isinstance(item.data, dict):
                 continue
             if str(item.data.get("loan_id")) != args.loan:
@@ -436,3 +469,22 @@ def _forecast(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[
     return forecast_command(args.policy, args.portfolio, args.months,
                             args.as_of or date.today(), args.output, args.csv,
                             args.branch_field, stdout, stderr, args.engine)
+
+
+def _tasks(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:
+    from . import load_policy
+    from .tasks_cli import collect_tasks, write_tasks
+
+    if args.format == "xlsx" and args.output in (None, "-"):
+        raise _UsageError("followup-policy tasks: --format xlsx needs -o FILE.xlsx")
+    policy = load_policy(args.policy)
+    counts: dict[str, int] = {"records": 0, "rejected": 0}
+    with _open_in(args, stdin, policy) as source, _open_out(args.rejects, stderr) as rejects:
+        rows = collect_tasks(_decisions(policy, source, args.as_of, rejects, counts, stderr),
+                             args)
+    if args.format == "xlsx":
+        write_tasks(rows, args, None)
+    else:
+        with _open_out(args.output, stdout) as out:
+            write_tasks(rows, args, out)
+    return EXIT_REJECTED if counts["rejected"] else EXIT_OK

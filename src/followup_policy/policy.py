@@ -373,6 +373,9 @@ class Policy:
         A bad record yields a :class:`RecordError` instead of raising, so every
         record ends up in exactly one place; memory stays flat on any input size.
         A bad ``as_of`` raises at once, before any record is read.
+        ``snapshots`` may be a pandas or polars DataFrame (``NaN``/``None``/``NaT``
+        are missing, a timestamp at midnight is a date) or what
+        :func:`followup_policy.read_snapshots` yields.
         """
         on = as_of_argument(as_of)
         if engine == "generated":
@@ -389,7 +392,13 @@ class Policy:
 
 def _records(snapshots: Iterable[Any], as_of: date | None,
              evaluate: Any) -> Iterator[Decision | RecordError]:
-    for index, raw in enumerate(snapshots):
+    from .io import Unreadable, frame_rows, is_frame
+
+    rows: Iterable[Any] = frame_rows(snapshots) if is_frame(snapshots) else snapshots
+    for index, raw in enumerate(rows):
+        if isinstance(raw, Unreadable):  # a line of a file that did not parse
+            yield RecordError(index=index, message=f"line {raw.line}: {raw.message}")
+            continue
         try:
             yield evaluate(raw, as_of)
         except SnapshotError as exc:

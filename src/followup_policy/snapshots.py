@@ -9,6 +9,7 @@ YAML); dates arrive as ``date`` objects or ISO strings.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .errors import SnapshotError, did_you_mean
+from .io.values import is_missing, plain_value
 from .schema import FieldSpec
 
 __all__ = [
@@ -125,14 +127,18 @@ def loan_id_of(raw: Any) -> str | None:
 
 
 def _is_blank(value: Any) -> bool:
-    """Missing, null, or an empty CSV cell."""
-    return value is None or (isinstance(value, str) and value.strip() == "")
+    """Missing, null, an empty CSV cell, or a DataFrame's NaN/NaT/NA."""
+    if isinstance(value, str):
+        return value.strip() == ""
+    return is_missing(value)
 
 
 def _loan_id(data: Mapping[str, Any]) -> str:
     value = data.get("loan_id")
     if _is_blank(value):
         raise SnapshotError("required field 'loan_id' is missing", field="loan_id")
+    if not isinstance(value, str | int):
+        value = plain_value(value)  # e.g. a numpy int64 from a DataFrame
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise SnapshotError(
             f"loan_id must be text or a whole number, got {value!r}", field="loan_id", value=value
@@ -154,6 +160,10 @@ def _checked(loan_id: str, name: str, value: Any, coerce: Coerce) -> Any:
     try:
         return coerce(value)
     except _Bad as exc:
+        plain = plain_value(value)  # a numpy number or a pandas Timestamp at midnight
+        if plain is not value and plain is not None:
+            with contextlib.suppress(_Bad):
+                return coerce(plain)
         raise SnapshotError(
             f"field '{name}': {exc} (got {value!r})", loan_id=loan_id, field=name, value=value
         ) from None
