@@ -136,7 +136,8 @@ def _is_blank(value: Any) -> bool:
 def _loan_id(data: Mapping[str, Any]) -> str:
     value = data.get("loan_id")
     if _is_blank(value):
-        raise SnapshotError("required field 'loan_id' is missing", field="loan_id")
+        raise SnapshotError("required field 'loan_id' is missing" + _header_hint(data),
+                            field="loan_id")
     if not isinstance(value, str | int):
         value = plain_value(value)  # e.g. a numpy int64 from a DataFrame
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -144,6 +145,16 @@ def _loan_id(data: Mapping[str, Any]) -> str:
             f"loan_id must be text or a whole number, got {value!r}", field="loan_id", value=value
         )
     return str(value)
+
+
+def _header_hint(data: Mapping[str, Any]) -> str:
+    """When the record has no ``loan_id`` key at all, its keys are someone else's names."""
+    if "loan_id" in data or not data:
+        return ""
+    names = ", ".join(str(key) for key in list(data)[:4])
+    more = ", ..." if len(data) > 4 else ""
+    return (f"; the record has columns {names}{more}: map them onto the policy's fields"
+            " with a column mapping (--mapping FILE, or mapping= in read_snapshots)")
 
 
 def _required_date(data: Mapping[str, Any], name: str, loan_id: str) -> date:

@@ -9,6 +9,7 @@ translated at the boundary, without importing pandas or numpy.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["is_missing", "plain_value"]
@@ -28,6 +29,8 @@ def is_missing(value: Any) -> bool:
 def plain_value(value: Any) -> Any:
     """``value`` as the snapshot reader expects it; anything else is returned as is.
 
+    A Parquet ``decimal(9, 4)`` gives ``Decimal('0.1300')``: it is read as ``0.13``,
+    the same value written the way JSON and CSV write it.
     A date and time at exactly midnight (no time zone) is a date: that is how
     pandas, Excel and Parquet carry a date. One with a time of day stays a
     ``datetime``, which the snapshot reader refuses, naming the field.
@@ -44,8 +47,12 @@ def plain_value(value: Any) -> Any:
             return value.date()
         to_py = getattr(value, "to_pydatetime", None)  # pandas Timestamp -> datetime
         return to_py() if callable(to_py) else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # a whole-number column that pandas turned to float for its NaN
     if isinstance(value, date | str | int | float | bool):
         return value
+    if isinstance(value, Decimal):
+        return _shortest(value)
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         return plain_value(value.item())  # numpy int64, float64, bool_, datetime64
     if isinstance(value, dict):
@@ -55,3 +62,12 @@ def plain_value(value: Any) -> Any:
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return plain_value(value.tolist())  # an object array of follow-up entries
     return value
+
+
+def _shortest(value: Decimal) -> Decimal:
+    """The same number without trailing zeros (``0.1300`` -> ``0.13``, ``100.00`` -> ``100``)."""
+    if not value.is_finite():
+        return value
+    short = value.normalize()
+    exponent = short.as_tuple().exponent
+    return short.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else short
