@@ -23,6 +23,13 @@ __all__ = ["BRANCH_FIELD", "add_task_arguments", "collect_tasks", "write_tasks"]
 BRANCH_FIELD = "branch_code"
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -34,7 +41,7 @@ def add_task_arguments(parser: argparse.ArgumentParser) -> None:
                         " overdue (repeatable; default: all)")
     parser.add_argument("--channel", action="append", type=_names, default=None,
                         metavar="C[,C]", help="keep only these channels (repeatable)")
-    parser.add_argument("--due-by", type=date.fromisoformat, default=None, metavar="DATE",
+    parser.add_argument("--due-by", type=_date, default=None, metavar="DATE",
                         help="keep only tasks due on or before DATE (YYYY-MM-DD)")
     parser.add_argument("--branch", action="append", type=_names, default=None,
                         metavar="B[,B]", help="keep only loans whose branch field has one of"
