@@ -72,8 +72,9 @@ def test_tasks_csv_and_xlsx_hold_the_same_rows(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     target = tmp_path / "tasks.xlsx"
     assert _run(*common, "-f", "xlsx", "-o", str(target))[0] == 0
-    sheet = openpyxl.load_workbook(target, read_only=True).worksheets[0]
-    header, *cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(target, read_only=True)
+    header, *cells = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    book.close()
     assert header == list(rows[0])
     assert [[("" if c is None else str(c)) for c in r] for r in cells] == [
         list(r.values()) for r in rows]
