@@ -88,6 +88,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="write rejected records here as JSON lines (default: stderr)")
     evaluate.add_argument("--summary", action="store_true",
                           help="print counts of records, actions and statuses to stderr")
+    evaluate.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                          help="evaluate in N worker processes (0: one per CPU); output order"
+                               " is kept")
     resolve = commands.add_parser(
         "resolve", help="print the effective merged policy with each value's origin")
     resolve.add_argument("path", metavar="POLICY")
@@ -335,12 +338,15 @@ def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin:
     with _open_in(args, stdin, policy) as source, _open_out(args.output, stdout) as out, \
             _open_out(args.rejects, stderr) as rejects:
         writer = make_writer(out, out_fmt)
-        for _, decision in _decisions(policy, source, args.as_of, rejects, counts, stderr):
-            counts["decisions"] += 1
-            counts["actions"] += len(decision.actions)
-            for action in decision.actions:
-                counts[action.status] = counts.get(action.status, 0) + 1
-            writer.write(decision)
+        if args.jobs != 1 and out_fmt != "table":
+            _evaluate_in_processes(policy, args, source, out, rejects, counts, stderr)
+        else:
+            for _, decision in _decisions(policy, source, args.as_of, rejects, counts, stderr):
+                counts["decisions"] += 1
+                counts["actions"] += len(decision.actions)
+                for action in decision.actions:
+                    counts[action.status] = counts.get(action.status, 0) + 1
+                writer.write(decision)
         writer.close()
     if args.summary:
         stderr.write(_summary(counts) + "\n")
@@ -365,6 +371,40 @@ def _decisions(policy: Policy, records: Iterator[Record | Unreadable], as_of: da
             continue
         yield item.data, decision
     progress.done()
+
+
+def _evaluate_in_processes(policy: Policy, args: argparse.Namespace,
+                           source: Iterator[Record | Unreadable], out: IO[str], rejects: IO[str],
+                           counts: dict[str, int], stderr: IO[str]) -> None:
+    from .parallel import evaluate_in_processes
+
+    progress = _Progress(stderr)
+    jobs = args.jobs or os.cpu_count() or 1
+    for outcome in evaluate_in_processes(policy, source, args.as_of, _as_of_for, args.format,
+                                         jobs):
+        counts["records"] += 1
+        progress.tick(counts["records"])
+        if outcome.reject is not None:
+            counts["rejected"] += 1
+            _reject(rejects, *outcome.reject)
+            continue
+        counts["decisions"] += 1
+        counts["actions"] += len(outcome.statuses)
+        for status in outcome.statuses:
+            counts[status] = counts.get(status, 0) + 1
+        assert outcome.text is not None
+        out.write(outcome.text)
+    progress.done()
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of jobs (0 = one per CPU)")
+    return value
 
 
 def _evaluate_record(policy: Policy, record: Record, as_of: date | None,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, Literal
 
-__all__ = ["InputFormat", "Record", "Unreadable", "guess_format", "read_records"]
+__all__ = ["InputFormat", "Record", "Unreadable", "guess_format", "parse_jsonl_line",
+           "read_records"]
 
 InputFormat = Literal["jsonl", "csv", "json"]
 
@@ -65,11 +66,16 @@ def _jsonl(stream: IO[str]) -> Iterator[Record | Unreadable]:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        try:
-            yield Record(index, number, _loads(line.rstrip("\r\n")))
-        except json.JSONDecodeError as exc:
-            yield Unreadable(index, number, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        yield parse_jsonl_line(index, number, line)
         index += 1
+
+
+def parse_jsonl_line(index: int, number: int, line: str) -> Record | Unreadable:
+    """One non-blank JSONL line (``number`` is 1-based) as a record, or why it is unreadable."""
+    try:
+        return Record(index, number, _loads(line.rstrip("\r\n")))
+    except json.JSONDecodeError as exc:
+        return Unreadable(index, number, f"not valid JSON: {exc.msg} at column {exc.colno}")
 
 
 def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
