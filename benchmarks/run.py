@@ -64,7 +64,10 @@ except ImportError:  # Windows: peak memory comes from tracemalloc instead
     resource = None  # type: ignore[assignment]
 
 LOAD_TARGET_S = 1.0
-EVAL_TARGET_RATIO = 3.0
+EVAL_TARGET_RATIO = 1.5
+PEER_TARGET_PER_S = 130_000
+PEER_ZEN_FACTOR = 3.0
+MILLION_JOBS2_TARGET_S = 35.0
 MILLION_TARGET_S = 60.0
 MEMORY_GROWTH_TARGET_MB = 5.0
 STREAM_POOL = 4096  # distinct loans the stream cycles through (parsed afresh each time)
@@ -443,6 +446,59 @@ def bench_stream(loans: int) -> dict[str, StreamResult]:
     return results
 
 
+# -- 4. the peer workload: 12 rules on a few fields --------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    loans: int
+    library_us: float
+    baseline_us: float
+    zen_us: float | None
+    zen_note: str
+
+
+def bench_peer(settings: Settings) -> PeerResult:
+    import peer_workload as peer
+
+    policy = fp.loads_policy(peer.POLICY, "peer_workload.yaml")
+    loans = peer.make_loans(max(settings.eval_loans, 2000))
+    for loan in loans:  # both must do the same work before their times mean anything
+        ours = [(a.id, a.status, a.due_date, a.deadline)
+                for a in policy.evaluate(loan, peer.AS_OF).actions]
+        if ours != peer.baseline(loan, peer.AS_OF):
+            sys.exit(f"ABORT: the 12-rule baseline disagrees with policy.evaluate on"
+                     f" {loan['loan_id']}: {ours} != {peer.baseline(loan, peer.AS_OF)}")
+    evaluate = policy.evaluate
+    base = peer.baseline
+    as_of = peer.AS_OF
+    times = per_loan(settings.eval_runs, {
+        "library": (loans, lambda loan: evaluate(loan, as_of)),
+        "baseline": (loans, lambda loan: base(loan, as_of)),
+    })
+    try:
+        import zen  # noqa: F401  # zen-engine, if someone installed it
+    except ImportError:
+        zen_us, zen_note = None, "zen-engine is not installed, so it is not measured"
+    else:
+        zen_us, zen_note = None, ("zen-engine is installed, but this benchmark ships no"
+                                  " decision model for it yet")
+    return PeerResult(len(loans), times["library"], times["baseline"], zen_us, zen_note)
+
+
+# -- 5. JSONL -> JSONL through the command line ------------------------------------------------
+
+
+def bench_cli(loans: int) -> list[Any]:
+    from cli_stream import run_cli, write_loans
+
+    pool = make_portfolio(STREAM_POOL)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "loans.jsonl"
+        write_loans(path, loans, pool)
+        return [run_cli(HEAD_OFFICE, path, loans, jobs, AS_OF.isoformat()) for jobs in (1, 2)]
+
+
 # -- report -----------------------------------------------------------------------------------
 
 
@@ -459,7 +515,7 @@ def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> str:
 
 
 def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResult,
-           base: StreamResult) -> bool:
+           base: StreamResult, peer: PeerResult, cli: list[Any]) -> bool:
     lib_net = lib.seconds - lib.source_s
     base_net = base.seconds - base.source_s
     n = settings.stream_loans
@@ -479,10 +535,12 @@ def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResu
          "PASS" if ev.identical == ev.loans else "PASS (core)"),
         ("2a", "evaluate(raw JSON dict) vs baseline(pre-coerced)",
          f"{ev.library_raw_us:.1f} us", f"{ev.baseline_coerced_us:.1f} us",
-         f"{coerced_ratio:.2f}x", "<= 3x", _verdict(coerced_ratio <= EVAL_TARGET_RATIO)),
+         f"{coerced_ratio:.2f}x", f"<= {EVAL_TARGET_RATIO}x",
+         _verdict(coerced_ratio <= EVAL_TARGET_RATIO)),
         ("2b", "evaluate(raw JSON dict) vs baseline(raw JSON dict)",
          f"{ev.library_raw_us:.1f} us", f"{ev.baseline_raw_us:.1f} us",
-         f"{raw_ratio:.2f}x", "<= 3x", _verdict(raw_ratio <= EVAL_TARGET_RATIO)),
+         f"{raw_ratio:.2f}x", f"<= {EVAL_TARGET_RATIO}x",
+         _verdict(raw_ratio <= EVAL_TARGET_RATIO)),
         ("2c", "evaluate(pre-coerced dict) vs baseline(pre-coerced)",
          f"{ev.library_coerced_us:.1f} us", f"{ev.baseline_coerced_us:.1f} us",
          f"{same_ratio:.2f}x", "(info)", ""),
@@ -497,7 +555,29 @@ def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResu
          f"{lib.peak_quarter:.1f} -> {lib.peak_end:.1f} MB",
          f"{base.peak_quarter:.1f} -> {base.peak_end:.1f} MB", "",
          f"+< {MEMORY_GROWTH_TARGET_MB:.0f} MB", _verdict(growth < MEMORY_GROWTH_TARGET_MB)),
+        ("4", f"12-rule peer workload, evaluate(raw dict), {peer.loans:,} loans, 1 core",
+         f"{1e6 / peer.library_us:,.0f} /s", f"{1e6 / peer.baseline_us:,.0f} /s",
+         f"{peer.library_us / peer.baseline_us:.2f}x", f">= {PEER_TARGET_PER_S:,} /s",
+         _verdict(1e6 / peer.library_us >= PEER_TARGET_PER_S)),
     ]
+    if peer.zen_us is not None:
+        rows.append(("4z", "  zen-engine on the same loans", f"{1e6 / peer.zen_us:,.0f} /s", "",
+                     f"{peer.zen_us / peer.library_us:.1f}x us", f">= {PEER_ZEN_FACTOR:.0f}x",
+                     _verdict(peer.zen_us / peer.library_us >= PEER_ZEN_FACTOR)))
+    for run in cli:
+        measured = run.loans == 1_000_000
+        million_s = run.seconds / run.loans * 1_000_000
+        target = MILLION_TARGET_S if run.jobs == 1 else MILLION_JOBS2_TARGET_S
+        rows.append((f"5{'ab'[run.jobs - 1]}", f"CLI evaluate JSONL -> JSONL, --jobs {run.jobs},"
+                     f" {run.loans:,} loans", f"{run.loans / run.seconds:,.0f} /s", "", "",
+                     "", ""))
+        rows.append(("", f"  time for 1,000,000 loans ({'measured' if measured else 'projected'})",
+                     _seconds(million_s), "", "", f"< {target:.0f} s",
+                     _verdict(million_s < target)))
+        rows.append(("", "  peak memory, first half -> whole run (command + workers)",
+                     f"{run.peak_quarter_mb:.1f} -> {run.peak_mb:.1f} MB", "", "",
+                     f"+< {MEMORY_GROWTH_TARGET_MB:.0f} MB",
+                     _verdict(run.peak_mb - run.peak_quarter_mb < MEMORY_GROWTH_TARGET_MB)))
     widths = tuple(max(len(row[i]) for row in rows) for i in range(len(rows[0])))
     print()
     for index, row in enumerate(rows):
@@ -536,6 +616,9 @@ def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResu
         f"{base.actions:,}, {base.rejects}); memory probe {lib.probe},"
         f" {lib.peak_setup:.1f} MB after setup",
     ]
+    notes.append(f"peer: {peer.zen_note}; the hand-written if-chain is the ratio's baseline")
+    notes.append("the machine may be shared: compare ratios, which are measured in one run,"
+                 " rather than absolute speeds")
     for note in notes:
         print(f"note: {note}")
     if lib.actions != base.actions or lib.rejects != base.rejects:
@@ -568,18 +651,24 @@ def main(argv: list[str] | None = None) -> int:
           f"{' (--quick)' if args.quick else ''}: Python {platform.python_version()},"
           f" {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs,"
           f" libyaml {'yes' if getattr(yaml, '__with_libyaml__', False) else 'no'}")
-    print(f"[1/3] loading a {settings.policy_lines:,}-line policy, best of"
+    print(f"[1/5] loading a {settings.policy_lines:,}-line policy, best of"
           f" {settings.load_runs} ...", flush=True)
     load = bench_load(settings)
     policy = fp.load_policy(HEAD_OFFICE)
     baseline = Baseline(HEAD_OFFICE, policy.digest)
-    print(f"[2/3] checking the baseline agrees, then timing {settings.eval_loans:,} loans,"
+    print(f"[2/5] checking the baseline agrees, then timing {settings.eval_loans:,} loans,"
           f" best of {settings.eval_runs} ...", flush=True)
     ev = bench_eval(settings, policy, baseline)
-    print(f"[3/3] streaming {settings.stream_loans:,} loans through each contender ...",
+    print(f"[3/5] streaming {settings.stream_loans:,} loans through each contender ...",
           flush=True)
     streamed = bench_stream(settings.stream_loans)
-    ok = report(settings, load, ev, streamed["library"], streamed["baseline"])
+    print("[4/5] the 12-rule peer workload ...", flush=True)
+    peer = bench_peer(settings)
+    print(f"[5/5] {settings.stream_loans:,} loans through `followup-policy evaluate`, one process"
+          " and --jobs 2 ...", flush=True)
+    cli = bench_cli(settings.stream_loans)
+    ok = report(settings, load, ev, streamed["library"], streamed["baseline"], peer, cli)
+    ok = ok and all(run.output_lines == run.loans for run in cli)
     print(f"done in {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 

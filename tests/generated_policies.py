@@ -255,6 +255,9 @@ def policies(draw: st.DrawFn) -> PolicySpec:
         document["timing_nodes"] = nodes
     if tiers and not use_tier_field:
         risk = [{"tier": tier, "when": condition(draw, base, 2)} for tier in tiers[:-1]]
+        for tier in risk:
+            if draw(st.integers(0, 3)) == 0:
+                tier["when_unknown"] = "apply"
         last: dict[str, Any] = {"tier": tiers[-1]}
         if draw(st.integers(0, 3)) == 0:
             last["when"] = condition(draw, base, 1)  # no default tier: some loans get none
@@ -288,6 +291,8 @@ def policies(draw: st.DrawFn) -> PolicySpec:
         }
         if draw(st.booleans()):
             rule["reference"] = "《办法》第3条"
+        if draw(st.integers(0, 3)) == 0:
+            rule["when_unknown"] = draw(st.sampled_from(["apply", "skip"]))
         if draw(st.booleans()):
             rule["cooldown"] = draw(durations)
         if draw(st.booleans()):

@@ -260,7 +260,7 @@ def test_a_changed_interpreter_is_delegated_to_until_the_generator_mirrors_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from followup_policy.engines import generated
 
-    monkeypatch.setattr(generated, "MIRRORED_INTERPRETER", "stale")
+    monkeypatch.setattr(generated, "MIRRORED_INTERPRETERS", {})
     policy = fp.load_policy(ROOT / "policies" / "head_office.yaml")
     assert "delegates to it" in policy.source_code()
     for line in PORTFOLIO.read_text(encoding="utf-8").splitlines()[:50]:

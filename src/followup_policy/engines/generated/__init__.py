@@ -20,22 +20,25 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ... import evaluation
-from ._writer import GeneratedModule, write_module
+from ._writer import GeneratedModule, Semantics, write_module
 
 if TYPE_CHECKING:
     from ...decisions import Decision
     from ...policy import Policy
 
-__all__ = ["MIRRORED_INTERPRETER", "GeneratedEngine", "generate", "interpreter_fingerprint"]
+__all__ = ["MIRRORED_INTERPRETERS", "GeneratedEngine", "generate", "interpreter_fingerprint"]
 
 _serial = itertools.count(1)
 
-MIRRORED_INTERPRETER = "669b2ab42b4b00b6"
-"""Fingerprint of the ``evaluation.py`` whose semantics the generator mirrors.
+MIRRORED_INTERPRETERS: dict[str, Semantics] = {
+    "669b2ab42b4b00b6": "latest_entry",  # any entry naming an action completes it
+    "504deb7ebcb4b613": "completion",  # SPEC 5.1: outcomes, channels, attempts, escalation
+}
+"""Fingerprints of the ``evaluation.py`` versions whose semantics the generator mirrors.
 
 When the interpreter changes (its semantics are the reference), the generated code
 would silently drift from it; instead, until the generator is brought up to date
-(and this fingerprint with it), :func:`generate` returns an engine that delegates to
+(and these fingerprints with it), :func:`generate` returns an engine that delegates to
 the interpreter, so results stay exact and only speed is lost.
 """
 
@@ -72,9 +75,10 @@ class GeneratedEngine:
 
 def generate(policy: Policy) -> GeneratedEngine:
     """Generate, compile and load the per-loan engine of ``policy``."""
-    if interpreter_fingerprint() != MIRRORED_INTERPRETER:
+    semantics = MIRRORED_INTERPRETERS.get(interpreter_fingerprint())
+    if semantics is None:
         return GeneratedEngine(_delegating_module(policy), policy.digest[:12])
-    return GeneratedEngine(write_module(policy), policy.digest[:12])
+    return GeneratedEngine(write_module(policy, semantics), policy.digest[:12])
 
 
 def _delegating_module(policy: Policy) -> GeneratedModule:

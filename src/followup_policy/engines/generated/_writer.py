@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ... import evaluation, snapshots
 from ...decisions import Action, Decision, Finding
@@ -33,7 +33,13 @@ from ._runtime import make_builder, no_evaluation_date, show
 if TYPE_CHECKING:
     from ...policy import CompiledChecklist, CompiledFrequency, CompiledNode, CompiledRule, Policy
 
-__all__ = ["GeneratedModule", "write_module"]
+__all__ = ["GeneratedModule", "Semantics", "write_module"]
+
+Semantics = Literal["latest_entry", "completion"]
+"""Which interpreter the code mirrors: ``latest_entry`` (any history entry naming an action
+completes it) or ``completion`` (SPEC 5.1: outcomes, channels, attempts, escalation; rules
+anchored, upcoming before due, ``when_unknown``). Under ``completion`` a loan with history
+on or before ``as_of`` is handed to the interpreter, whose entry verdicts are the reference."""
 
 _BUILTINS = {"loan_id": "loan_id", "disbursement_date": "disb", "as_of": "on", "tier": "tier"}
 
@@ -65,14 +71,15 @@ class _Lines:
         return "\n".join(self.lines) + "\n"
 
 
-def write_module(policy: Policy) -> GeneratedModule:
+def write_module(policy: Policy, semantics: Semantics = "latest_entry") -> GeneratedModule:
     """Generate the per-loan evaluation module of ``policy``."""
-    return _ModuleWriter(policy).run()
+    return _ModuleWriter(policy, semantics).run()
 
 
 class _ModuleWriter:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, semantics: Semantics) -> None:
         self.policy = policy
+        self.completion = semantics == "completion"
         self.parts = policy.parts
         self.k = Constants()
         self.out = _Lines()
@@ -92,6 +99,7 @@ class _ModuleWriter:
             ("_missing_anchor", evaluation._missing_anchor),
             ("_read", policy._reader.read), ("_follow_ups", snapshots._follow_ups),
             ("_iso_date", _iso_date), ("_order", evaluation._action_order),
+            ("_with_history", _WithHistory(policy)),
         ):
             self.k.helper(name, value)
 
@@ -100,10 +108,14 @@ class _ModuleWriter:
     def const(self, value: Any) -> str:
         return self.k.ref(value)
 
-    def values_dict(self, with_tier: bool) -> str:
-        """The values mapping the interpreter builds, for the rare paths that need one."""
+    def values_dict(self, with_tier: bool, reader: bool = False) -> str:
+        """The values mapping the interpreter builds, for the rare paths that need one
+        (``reader``: the snapshot's own values, as the reader returns them)."""
         entries = [f"{self.const(name)}: {local}" for name, local in self.locals.items()]
-        entries += ["'loan_id': loan_id", "'disbursement_date': disb", "'as_of': on"]
+        entries += ["'loan_id': loan_id", "'disbursement_date': disb"]
+        if reader:
+            return "{" + ", ".join(entries) + "}"
+        entries.append("'as_of': on")
         if with_tier:
             entries.append("'tier': tier")
         return "{" + ", ".join(entries) + "}"
@@ -151,6 +163,8 @@ class _ModuleWriter:
 
     def action(self, **fields: str) -> None:
         """Append an action; every field of :class:`Action` must be given."""
+        if "attempts" in Action.model_fields and "attempts" not in fields:
+            fields = {**fields, "attempts": "0", "last_attempt": "None"}  # no history here
         missing = [name for name in Action.model_fields if name not in fields]
         if missing or len(fields) != len(Action.model_fields):
             raise AssertionError(f"generated Action misses fields {missing}")
@@ -218,6 +232,12 @@ class _ModuleWriter:
                 out("raise _no_date(loan_id)")
             out("latest = {}")
             out("latest_any = None")
+            if self.completion:
+                out("# a loan with history: the interpreter judges each entry (verdicts,")
+                out("# attempts, escalation); the generated code covers loans without")
+                with out.block("if any(entry.date <= on for entry in fups):"):
+                    out(f"return _with_history(loan_id, disb, snap_as_of, fups, as_of,"
+                        f" {self.values_dict(with_tier=False, reader=True)})")
             with out.block("for entry in fups:"):
                 out("done = entry.date")
                 with out.block("if done > on:"):
@@ -289,7 +309,8 @@ class _ModuleWriter:
                 out(f"r = {self.condition(candidate.when, with_tier=False)}")
                 self.record_unknown("r", candidate.when, f"risk_tiers.{candidate.tier}",
                                     with_tier=False)
-                with out.block("if r:"):
+                applies = self.completion and getattr(candidate, "when_unknown", "skip") == "apply"
+                with out.block("if r or r is None:" if applies else "if r:"):
                     out(f"tier = {self.const(candidate.tier)}")
                     out("break")
             if parts.frequency:
@@ -379,7 +400,8 @@ class _ModuleWriter:
         ident = self.const(rule.id)
         out(f"r = {self.condition(rule.when)}")
         self.record_unknown("r", rule.when, rule.id)
-        with out.block("if r:"):
+        applies = self.completion and getattr(rule, "when_unknown", "skip") == "apply"
+        with out.block("if r or r is None:" if applies else "if r:"):
             if rule.anchor is None:
                 out("a = on")
                 out("floor = disb")
@@ -401,6 +423,10 @@ class _ModuleWriter:
             guard = f"if done is None or on >= {self.after(rule.cooldown, 'done')}:"
         with out.block(guard):
             first_reason = self.condition_reason(rule.when)
+            if self.completion and getattr(rule, "when_unknown", "skip") == "apply":
+                applied = self.const(f"'{rule.when.text}' could not be decided (data missing)"
+                                     " and the rule says `when_unknown: apply`")
+                first_reason = f"({applied} if r is None else {first_reason})"
 
             def emit(reasons: str) -> None:
                 checklist = self.checklist(rule.checklist)
@@ -426,7 +452,11 @@ class _ModuleWriter:
             with out.block("else:"):
                 out(f"due = {self.after(rule.after, 'a')}")
                 out(f"deadline = {self.after(rule.window, 'due')}")
-                out("status = 'overdue' if on > deadline else 'due'")
+                if self.completion:  # required as soon as it holds: upcoming before due
+                    out("status = 'overdue' if on > deadline else ('due' if on >= due"
+                        " else 'upcoming')")
+                else:
+                    out("status = 'overdue' if on > deadline else 'due'")
                 start = "as_of" if rule.anchor is None else rule.anchor
                 emit(f'({first_reason}, f"due {{{self.const(str(rule.after))}}} after'
                      f' {{{self.const(start)}}} {{a.isoformat()}} (deadline'
@@ -511,6 +541,21 @@ def _iso_date(value: Any) -> date:
     if value.__class__ is str:
         return _cached_date(value)
     return snapshots.coerce_date(value)
+
+
+class _WithHistory:
+    """A loan whose history the interpreter judges: rebuild its snapshot and hand it over."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def __call__(self, loan_id: str, disbursed: date, own_as_of: date | None,
+                 follow_ups: tuple[snapshots.FollowUp, ...], as_of: date | None,
+                 values: dict[str, Any]) -> Any:
+        snapshot = snapshots.Snapshot(loan_id, disbursed, own_as_of, values, follow_ups)
+        return evaluation.evaluate(self.policy, snapshot, as_of)
 
 
 class _ParamOn:

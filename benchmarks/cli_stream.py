@@ -1,0 +1,98 @@
+"""JSONL in, JSONL out through the real command line, with one process and with ``--jobs``.
+
+Writes a file of ``count`` loans (the benchmark portfolio with fresh loan ids), runs
+``followup-policy evaluate`` on it as a child process, and samples the resident memory
+of the command and its workers while it runs, so "memory flat" can be read off: the peak
+over the first half of the run against the peak over the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CliRun", "run_cli", "write_loans"]
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class CliRun:
+    jobs: int
+    loans: int
+    seconds: float
+    peak_quarter_mb: float  # peak over the first half of the run
+    peak_mb: float
+    output_lines: int
+
+
+def write_loans(path: Path, count: int, pool: list[str]) -> None:
+    """``count`` JSONL loans cycling through ``pool``, each with its own loan id."""
+    import json
+
+    with path.open("w", encoding="utf-8") as handle:
+        for index in range(count):
+            loan = json.loads(pool[index % len(pool)])
+            loan["loan_id"] = f"B{index:08d}"
+            handle.write(json.dumps(loan, ensure_ascii=False) + "\n")
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of ``root`` and its descendants (Linux /proc), in MiB."""
+    total = 0
+    pids = [root]
+    seen: set[int] = set()
+    while pids:
+        pid = pids.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
+                pids.extend(int(child) for child in children.read().split())
+        except OSError:
+            continue
+    return total / 1024
+
+
+def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str) -> CliRun:
+    """Run the command once; time it and sample its memory every 50 ms."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out.jsonl"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(HERE.parent / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        command = [sys.executable, "-m", "followup_policy", "evaluate", "--policy", str(policy),
+                   "--as-of", as_of, "--jobs", str(jobs), "-o", str(out), str(loans_file)]
+        samples: list[tuple[float, float]] = []
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+
+        def sample() -> None:
+            while proc.poll() is None:
+                samples.append((time.perf_counter() - start, _tree_rss_mb(proc.pid)))
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, err = proc.communicate()
+        seconds = time.perf_counter() - start
+        sampler.join()
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"ABORT: followup-policy evaluate failed: {err.strip()}")
+        with out.open(encoding="utf-8") as handle:
+            lines = sum(1 for _ in handle)
+    # workers start during the first part of a run, so compare the peak of the first half
+    # (everything up and running) with the peak of the second: growth there is leakage
+    first = [rss for when, rss in samples if when <= seconds / 2] or [0.0]
+    return CliRun(jobs, count, seconds, max(first), max((rss for _, rss in samples),
+                                                        default=0.0), lines)
