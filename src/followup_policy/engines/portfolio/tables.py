@@ -1,0 +1,204 @@
+"""Inputs of the portfolio engine: any table of loans (and of follow-ups) to checked tables.
+
+Every record is checked by the policy's own :class:`SnapshotReader`, the very code
+the per-loan path runs, so a bad record is rejected with exactly the same message
+(rows in = decisions + rejects). The checked values become two Arrow tables the SQL
+reads: ``loans`` (one row per record, keyed by its input position ``__row``) and
+``follow_ups`` (long form). A record whose values SQL cannot hold exactly (a decimal
+with more than ten places, an integer beyond 64 bits) is left to the interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ...errors import SnapshotError
+from ...policy import Policy
+from ...records import Record, Unreadable, guess_format, read_records
+from ...snapshots import Snapshot, loan_id_of
+from ._require import require
+from .dialect import DECIMAL_SCALE
+from .plan import DECIMAL_TEXT
+
+__all__ = ["CheckedInput", "Reject", "check_records", "records_from"]
+
+_INT64 = 2**63
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An input record that was not evaluated, with the per-loan path's message."""
+
+    index: int
+    line: int | None
+    loan_id: str | None
+    field: str | None
+    error: str
+
+
+@dataclass
+class CheckedInput:
+    """Checked columns for SQL, plus what SQL does not evaluate (rejects, fallbacks)."""
+
+    loans: Any  # pyarrow.Table
+    follow_ups: Any  # pyarrow.Table
+    rejects: list[Reject] = field(default_factory=list)
+    fallback: list[tuple[int, Snapshot, date]] = field(default_factory=list)
+    count: int = 0
+
+
+def records_from(source: Any, follow_ups: Any = None) -> Iterator[Record | Unreadable]:
+    """Numbered records from a path (Parquet, JSONL, CSV, JSON), an Arrow table, a pandas
+    or polars DataFrame, or an iterable of mappings; ``follow_ups`` (long form: loan_id,
+    action, date, channel, outcome) is merged into each loan's history."""
+    history = _history(follow_ups) if follow_ups is not None else None
+    for item in _raw_records(source):
+        if history is not None and isinstance(item, Record) and isinstance(item.data, Mapping):
+            key = loan_id_of(item.data)
+            entries = history.get(key) if key is not None else None
+            if entries:
+                data = dict(item.data)
+                data["follow_ups"] = [*(data.get("follow_ups") or []), *entries]
+                item = Record(item.index, item.line, data)
+        yield item
+
+
+def _raw_records(source: Any) -> Iterator[Record | Unreadable]:
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.suffix.lower() == ".parquet":
+            pq = require("pyarrow.parquet")
+            yield from _rows(pq.read_table(path).to_pylist())
+            return
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            yield from read_records(stream, guess_format(path.name))
+        return
+    yield from _rows(_pylist(source))
+
+
+def _pylist(source: Any) -> Iterable[Any]:
+    if hasattr(source, "to_pylist"):  # pyarrow.Table / RecordBatch
+        return list(source.to_pylist())
+    if hasattr(source, "to_arrow"):  # polars DataFrame
+        return list(source.to_arrow().to_pylist())
+    if hasattr(source, "to_dict") and hasattr(source, "columns"):  # pandas DataFrame
+        pa = require("pyarrow")
+        return list(pa.Table.from_pandas(source, preserve_index=False).to_pylist())
+    rows: Iterable[Any] = iter(source)
+    return rows
+
+
+def _rows(rows: Iterable[Any]) -> Iterator[Record]:
+    for index, row in enumerate(rows):
+        if isinstance(row, Mapping):
+            row = {k: v for k, v in row.items() if v is not None}
+        yield Record(index, None, row)
+
+
+def _history(follow_ups: Any) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for item in _raw_records(follow_ups):
+        if isinstance(item, Record) and isinstance(item.data, Mapping):
+            entry = dict(item.data)
+            key = loan_id_of(entry)
+            entry.pop("loan_id", None)
+            if key is not None:
+                grouped.setdefault(key, []).append(entry)
+    return grouped
+
+
+def check_records(policy: Policy, records: Iterable[Record | Unreadable],
+                  as_of: date | None, default_as_of: date | None = None) -> CheckedInput:
+    """Check every record with the policy's reader; build the SQL input tables.
+
+    ``as_of`` overrides every snapshot's own date; ``default_as_of`` is used only for a
+    snapshot without one (the command line passes today, as the per-loan path does).
+    """
+    pa = require("pyarrow")
+    fields = policy.document.fields
+    names = list(fields)
+    columns: dict[str, list[Any]] = {n: [] for n in ["__row", "loan_id", "disbursement_date",
+                                                     "as_of", *names]}
+    texts: dict[str, list[Any]] = {n: [] for n, spec in fields.items() if spec.type == "decimal"}
+    fu: dict[str, list[Any]] = {"__row": [], "action": [], "date": [], "channel": [],
+                                "outcome": []}
+    checked = CheckedInput(None, None)
+    read = policy._reader.read
+    for item in records:
+        checked.count += 1
+        if isinstance(item, Unreadable):
+            checked.rejects.append(Reject(item.index, item.line, None, None, item.message))
+            continue
+        try:
+            snapshot = read(item.data)
+            on = as_of or snapshot.as_of or default_as_of
+            if on is None:
+                raise SnapshotError(
+                    "no evaluation date: pass as_of or include 'as_of' in the snapshot",
+                    loan_id=snapshot.loan_id, field="as_of")
+        except SnapshotError as exc:
+            loan = exc.loan_id if exc.loan_id is not None else loan_id_of(item.data)
+            checked.rejects.append(Reject(item.index, item.line, loan, exc.field, str(exc)))
+            continue
+        values = snapshot.values
+        if not all(_fits(values[n]) for n in names):
+            checked.fallback.append((item.index, snapshot, on))
+            continue
+        columns["__row"].append(item.index)
+        columns["loan_id"].append(snapshot.loan_id)
+        columns["disbursement_date"].append(snapshot.disbursement_date)
+        columns["as_of"].append(on)
+        for n in names:
+            columns[n].append(values[n])
+        for n, text in texts.items():
+            value = values[n]
+            text.append(None if value is None else str(value))
+        for entry in snapshot.follow_ups:
+            fu["__row"].append(item.index)
+            fu["action"].append(entry.action)
+            fu["date"].append(entry.date)
+            fu["channel"].append(entry.channel)
+            fu["outcome"].append(entry.outcome)
+    types = {"__row": pa.int64(), "loan_id": pa.string(), "disbursement_date": pa.date32(),
+             "as_of": pa.date32()}
+    for n, spec in fields.items():
+        types[n] = _arrow_type(pa, spec.type)
+    arrays = {n: pa.array(columns[n], type=types[n]) for n in columns}
+    for n, text in texts.items():
+        arrays[DECIMAL_TEXT + n] = pa.array(text, type=pa.string())
+    checked.loans = pa.table(arrays)
+    checked.follow_ups = pa.table({
+        "__row": pa.array(fu["__row"], type=pa.int64()),
+        "action": pa.array(fu["action"], type=pa.string()),
+        "date": pa.array(fu["date"], type=pa.date32()),
+        "channel": pa.array(fu["channel"], type=pa.string()),
+        "outcome": pa.array(fu["outcome"], type=pa.string()),
+    })
+    return checked
+
+
+def _arrow_type(pa: Any, kind: str) -> Any:
+    return {
+        "int": pa.int64(),
+        "decimal": pa.decimal128(38, DECIMAL_SCALE),
+        "string": pa.string(),
+        "enum": pa.string(),
+        "bool": pa.bool_(),
+        "date": pa.date32(),
+    }[kind]
+
+
+def _fits(value: Any) -> bool:
+    """Whether SQL holds ``value`` exactly (else the record is evaluated per loan)."""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        return (isinstance(exponent, int) and exponent >= -DECIMAL_SCALE
+                and abs(value) < Decimal(10) ** (38 - DECIMAL_SCALE - 10))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -_INT64 < value < _INT64
+    return True
