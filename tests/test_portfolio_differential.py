@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 
 pytest.importorskip("duckdb", reason="the portfolio extra (duckdb) is not installed")
 
-import followup_policy as fp  # noqa: E402
-from followup_policy.engines.portfolio import evaluate_portfolio  # noqa: E402
-from followup_policy.engines.portfolio.tables import Reject  # noqa: E402
-from followup_policy.records import read_records  # noqa: E402
+import followup_policy as fp
+from followup_policy.engines.portfolio import evaluate_portfolio
+from followup_policy.engines.portfolio.tables import Reject
+from followup_policy.records import read_records
 
-from .conftest import PORTFOLIO, ROOT  # noqa: E402
-from .test_expressions_properties import TIERS, conditions, render  # noqa: E402
+from .conftest import PORTFOLIO, ROOT
+from .test_expressions_properties import TIERS, conditions, render
 
 SHIPPED = sorted([ROOT / "policies" / "head_office.yaml",
                   *(ROOT / "policies" / "branches").glob("*.yaml")])
