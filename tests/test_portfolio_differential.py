@@ -198,7 +198,7 @@ def _actual(policy: fp.Policy, records: Any, as_of: date | None) -> list[str]:
             for item in result.items()]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(policy_text=policies(), portfolio=st.lists(st.one_of(loans, loans, loans, bad_loans),
                                                   min_size=1, max_size=25),
        as_of=st.one_of(st.none(), tricky_dates))

@@ -81,8 +81,13 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--as-of", type=_iso_date, default=None,
                           help="evaluation date (default: each snapshot's as_of, else today)")
     _add_input_arguments(evaluate)
-    evaluate.add_argument("--format", "-f", choices=("jsonl", "csv", "table"), default="jsonl",
-                          help="output format (default: jsonl)")
+    evaluate.add_argument("--format", "-f", choices=("jsonl", "csv", "table", "parquet"),
+                          default="jsonl",
+                          help="output format (default: jsonl; parquet: the actions table,"
+                               " portfolio engine only)")
+    evaluate.add_argument("--engine", choices=("portfolio", "per-loan"), default=None,
+                          help="portfolio: the policy compiled to SQL on DuckDB (default for"
+                               " Parquet); per-loan: one snapshot at a time (default otherwise)")
     evaluate.add_argument("-o", "--output", default=None, help="write decisions here")
     evaluate.add_argument("--rejects", default=None,
                           help="write rejected records here as JSON lines (default: stderr)")
@@ -91,6 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                           help="evaluate in N worker processes (0: one per CPU); output order"
                                " is kept")
+    sql = commands.add_parser("sql", help="print the SQL the portfolio engine runs for a policy")
+    sql.add_argument("--dialect", choices=("duckdb", "spark"), default="duckdb")
+    sql.add_argument("path", metavar="POLICY")
     resolve = commands.add_parser(
         "resolve", help="print the effective merged policy with each value's origin")
     resolve.add_argument("path", metavar="POLICY")
@@ -219,7 +227,8 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     handler = {"validate": _validate, "schema": _schema, "evaluate": _evaluate,
                "explain": _explain, "resolve": _resolve, "diff": _diff,
                "test": _test, "analyze": _analyze, "report": _report,
-               "forecast": _forecast, "source": _source, "tasks": _tasks}[args.command]
+               "forecast": _forecast, "source": _source, "tasks": _tasks,
+               "sql": _sql}[args.command]
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -334,6 +343,10 @@ def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin:
 
     policy = load_policy(args.policy)
     out_fmt: OutputFormat = args.format
+    if _engine(args) == "portfolio":
+        return _evaluate_portfolio(args, policy, stdout, stderr, stdin)
+    if out_fmt == "parquet":  # type: ignore[comparison-overlap]
+        raise _UsageError("--format parquet needs the portfolio engine (--engine portfolio)")
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
     with _open_in(args, stdin, policy) as source, _open_out(args.output, stdout) as out, \
             _open_out(args.rejects, stderr) as rejects:
@@ -351,6 +364,43 @@ def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin:
     if args.summary:
         stderr.write(_summary(counts) + "\n")
     return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+
+
+def _engine(args: argparse.Namespace) -> str:
+    from .engines.portfolio.command import choose_engine
+    from .io.formats import guess_format
+
+    return choose_engine(args.engine, args.input_format or guess_format(args.input))
+
+
+def _evaluate_portfolio(args: argparse.Namespace, policy: Policy, stdout: IO[str],
+                        stderr: IO[str], stdin: IO[str]) -> int:
+    """The portfolio engine, or per loan (saying why) when it cannot run this policy."""
+    from .engines.portfolio.command import evaluate_command, portfolio_refusal
+
+    why = portfolio_refusal(policy)
+    if why is not None:
+        stderr.write(f"followup-policy: {why}; evaluating per loan instead\n")
+        args.engine = "per-loan"
+        return _evaluate(args, stdout, stderr, stdin)
+
+    def summary(counts: dict[str, int]) -> None:
+        if args.summary:
+            stderr.write(_summary(counts) + "\n")
+
+    parquet_out = args.format == "parquet"
+    with _open_in(args, stdin, policy) as records, \
+            _open_out(None if parquet_out else args.output, stdout) as out, \
+            _open_out(args.rejects, stderr) as rejects:
+        return evaluate_command(policy, records, None if parquet_out else out, args.output,
+                                args.format, rejects, args.as_of, summary)
+
+
+def _sql(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:
+    from . import load_policy
+    from .engines.portfolio.command import sql_command
+
+    return sql_command(load_policy(args.path), args.dialect, stdout, stderr)
 
 
 def _decisions(policy: Policy, records: Iterator[Record | Unreadable], as_of: date | None,

@@ -23,6 +23,7 @@ from .snapshots import SnapshotReader, loan_id_of
 
 if TYPE_CHECKING:
     from .engines.generated import GeneratedEngine
+    from .engines.portfolio.results import PortfolioResult
     from .explain import Explanation
     from .loading import YNode
 
@@ -363,6 +364,20 @@ class Policy:
         from .explain import explain
 
         return explain(self, self._reader.read(snapshot), as_of_argument(as_of))
+
+    def evaluate_portfolio(self, loans: Any, follow_ups: Any = None, *,
+                           as_of: date | None = None, backend: str = "duckdb",
+                           spark: Any = None) -> PortfolioResult:
+        """Evaluate a whole portfolio as tables on DuckDB (or Spark): see docs/portfolio.md.
+
+        Same decisions as :meth:`evaluate`, as Arrow tables (``decisions``, ``actions``,
+        ``findings``) plus ``rejects``; needs the ``portfolio`` extra.
+        """
+        from .engines.portfolio.engine import evaluate_portfolio
+
+        return evaluate_portfolio(self, loans, follow_ups, as_of=as_of,
+                                  backend="spark" if backend == "spark" else "duckdb",
+                                  spark=spark)
 
     def evaluate_many(
         self, snapshots: Iterable[Any], as_of: date | str | None = None, *,

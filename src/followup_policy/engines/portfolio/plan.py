@@ -35,12 +35,12 @@ DECIMAL_TEXT = "__text:"
 """Prefix of the column holding a decimal field's text as the interpreter prints it."""
 
 _NODE_FIELDS = frozenset({"id", "title", "kind", "after", "anchor", "window", "lead", "when",
-                          "channel", "severity", "checklist"})
+                          "channel", "severity", "checklist", "completion"})
 _FREQUENCY_FIELDS = frozenset({"tier", "title", "every", "window", "lead", "channel", "severity",
-                               "checklist"})
+                               "checklist", "completion"})
 _RULE_FIELDS = frozenset({"id", "title", "category", "severity", "reference", "when", "kind",
                           "anchor", "after", "window", "lead", "channel", "checklist",
-                          "cooldown", "repeat"})
+                          "cooldown", "repeat", "completion", "when_unknown"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,21 @@ def unsupported_reason(policy: Policy) -> str | None:
 def _check_plan_shape(policy: Policy) -> None:
     """Refuse plan features this compiler does not know (added by newer semantics)."""
     parts = policy.parts
+    for tier in parts.tiers or ():
+        if getattr(tier, "when_unknown", "skip") != "skip":
+            raise Unsupported(f"risk tier {tier.tier} uses when_unknown: apply, which the"
+                              " portfolio engine does not evaluate yet")
+    for rule in parts.rules:
+        if getattr(rule, "when_unknown", "skip") != "skip":
+            raise Unsupported(f"rule {rule.id} uses when_unknown: apply, which the portfolio"
+                              " engine does not evaluate yet")
+    for item in (*parts.nodes, *parts.frequency.values(), *parts.rules):
+        completion = getattr(item, "completion", None)
+        if completion is not None and (completion.escalate_after is not None
+                                       or completion.escalation is not None):
+            owner = getattr(item, "id", None) or f"frequency {getattr(item, 'tier', '')}"
+            raise Unsupported(f"{owner} escalates after failed attempts, which the portfolio"
+                              " engine does not evaluate yet")
     for kind, items, known in (("timing node", parts.nodes, _NODE_FIELDS),
                                ("frequency entry", tuple(parts.frequency.values()),
                                 _FREQUENCY_FIELDS),

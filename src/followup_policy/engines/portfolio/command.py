@@ -1,0 +1,110 @@
+"""The command-line side of the portfolio engine: ``evaluate --engine`` and ``sql``.
+
+``cli.py`` only wires arguments to these functions. The portfolio path writes decisions
+and rejects with the per-loan path's own writers, so the bytes are the same; a policy
+the SQL compiler cannot translate exactly is evaluated per loan, and the command says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from ...output import make_writer
+from ...policy import Policy
+from ...records import Record, Unreadable
+from ._require import MissingExtra, require
+from .conditions import Unsupported
+from .dialect import dialect_named
+from .plan import compile_policy_sql
+from .tables import Reject
+
+__all__ = ["choose_engine", "evaluate_command", "sql_command", "write_arrow"]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def choose_engine(requested: str | None, input_format: str) -> str:
+    """``--engine`` as given, else the portfolio engine for table inputs (Parquet)."""
+    if requested:
+        return requested
+    return "portfolio" if input_format == "parquet" else "per-loan"
+
+
+def portfolio_refusal(policy: Policy) -> str | None:
+    """Why the portfolio engine cannot run ``policy`` here, or None if it can."""
+    try:
+        require("duckdb")
+        require("pyarrow")
+        compile_policy_sql(policy, dialect_named("duckdb"))
+    except (Unsupported, MissingExtra) as exc:
+        return str(exc)
+    return None
+
+
+def evaluate_command(policy: Policy, records: Iterable[Record | Unreadable],
+                     out: IO[str] | None, output_name: str | None, out_format: str,
+                     rejects: IO[str], as_of: date | None,
+                     summary: Callable[[dict[str, int]], None]) -> int:
+    """``followup-policy evaluate --engine portfolio``: every record decided or rejected.
+
+    ``records`` come from the same reader as the per-loan path, so line numbers and
+    unreadable-record messages are the same.
+    """
+    from .engine import policy_sql, run_checked
+    from .tables import check_records
+
+    plan = policy_sql(policy)
+    default_as_of = date.today() if as_of is None else None  # as the per-loan CLI does
+    checked = check_records(policy, records, as_of, default_as_of)
+    result = run_checked(policy, plan, checked, "duckdb")
+    counts: dict[str, int] = {"records": checked.count, "decisions": 0, "rejected": 0,
+                              "actions": 0}
+    if out_format == "parquet":
+        write_arrow(result.actions.drop_columns(["__row"]), output_name or "actions.parquet")
+    writer = make_writer(out, out_format) if out is not None else None  # type: ignore[arg-type]
+    for item in result.items():
+        if isinstance(item, Reject):
+            counts["rejected"] += 1
+            entry = {"index": item.index, "line": item.line, "loan_id": item.loan_id,
+                     "field": item.field, "error": item.error}
+            rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            continue
+        counts["decisions"] += 1
+        counts["actions"] += len(item.actions)
+        for action in item.actions:
+            counts[action.status] = counts.get(action.status, 0) + 1
+        if writer is not None:
+            writer.write(item)
+    if writer is not None:
+        writer.close()
+    summary(counts)
+    return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+
+
+def write_arrow(table: Any, path: str | Path) -> None:
+    """An Arrow table to Parquet, CSV or JSONL, chosen by the file name."""
+    name = str(path).lower()
+    if name.endswith(".csv"):
+        require("pyarrow.csv").write_csv(table, path)
+    elif name.endswith((".jsonl", ".json")):
+        with open(path, "w", encoding="utf-8") as handle:
+            for row in table.to_pylist():
+                handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    else:
+        require("pyarrow.parquet").write_table(table, path)
+
+
+def sql_command(policy: Policy, dialect: str, stdout: IO[str], stderr: IO[str]) -> int:
+    """``followup-policy sql --dialect duckdb|spark POLICY``: the reviewable SQL script."""
+    try:
+        script = compile_policy_sql(policy, dialect_named(dialect)).script()
+    except Unsupported as exc:
+        stderr.write(f"followup-policy: the portfolio engine cannot compile {policy.id}: {exc}\n")
+        return EXIT_USAGE
+    stdout.write(script)
+    return EXIT_OK
+

@@ -1,0 +1,144 @@
+"""The portfolio engine through the command line and the API: same bytes, rejects, SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("duckdb", reason="the portfolio extra (duckdb) is not installed")
+pq = pytest.importorskip("pyarrow.parquet", reason="the portfolio extra (pyarrow) is missing")
+
+import followup_policy as fp  # noqa: E402
+from followup_policy.cli import run  # noqa: E402
+from followup_policy.engines.portfolio import Unsupported, evaluate_portfolio  # noqa: E402
+from followup_policy.engines.portfolio._require import MissingExtra, require  # noqa: E402
+from followup_policy.records import read_records  # noqa: E402
+
+from .conftest import HEAD_OFFICE, PORTFOLIO  # noqa: E402
+
+BAD_LINES = [
+    '{"loan_id": "X1", "disbursement_date": "2026-02-30"}',
+    'not json at all',
+    '{"loan_id": "X2", "disbursement_date": "2025-01-31", "loan_type": "residental"}',
+    '{"disbursement_date": "2025-01-31", "loan_type": "residential"}',
+    '{"loan_id": "X3", "disbursement_date": "2025-01-31", "loan_type": "residential",'
+    ' "credit_score": "high"}',
+]
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err, io.StringIO(""))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def mixed_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example portfolio's first 300 loans with bad records in between."""
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()[:300]
+    for offset, bad in enumerate(BAD_LINES):
+        lines.insert(40 * offset + 7, bad)
+    path = tmp_path_factory.mktemp("mixed") / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "table"])
+def test_both_engines_write_the_same_bytes(mixed_input: Path, fmt: str) -> None:
+    results = {}
+    for engine in ("portfolio", "per-loan"):
+        results[engine] = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28",
+                               "--engine", engine, "-f", fmt, "--summary", str(mixed_input))
+    assert results["portfolio"] == results["per-loan"]
+    code, _, err = results["portfolio"]
+    assert code == 1  # rejected records
+    assert "305 records: 300 evaluated, 5 rejected" in err
+    rejects = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert [r["line"] for r in rejects] == [8, 48, 88, 128, 168]
+    assert "did you mean 'residential'" in rejects[2]["error"]
+
+
+def test_parquet_in_picks_the_portfolio_engine_and_writes_actions(tmp_path: Path) -> None:
+    with open(PORTFOLIO, encoding="utf-8") as stream:
+        rows = [r.data for r in read_records(stream, "jsonl")][:200]
+    pa = require("pyarrow")
+    for row in rows:  # Parquet has no per-row nesting of optional keys: flatten follow_ups
+        row["follow_ups"] = json.dumps(row.get("follow_ups", []))
+    loans = tmp_path / "loans.parquet"
+    pq.write_table(pa.Table.from_pylist([{k: str(v) for k, v in r.items()} for r in rows]),
+                   loans)
+    actions = tmp_path / "actions.parquet"
+    code, _, err = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28",
+                        str(loans), "-f", "parquet", "-o", str(actions))
+    assert code == 0, err
+    table = pq.read_table(actions).to_pylist()
+    policy = fp.load_policy(HEAD_OFFICE)
+    expected = [(r["loan_id"], a.id, a.status, a.due_date)
+                for r in rows for a in policy.evaluate(r, as_of=date(2026, 11, 28)).actions]
+    assert sorted((a["loan_id"], a["id"], a["status"], a["due_date"]) for a in table) \
+        == sorted(expected)
+    first = table[0]
+    key = "\x1f".join([first["loan_id"], first["id"], first["due_date"].isoformat()])
+    assert first["task_key"] == hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def test_api_tables_count_every_row(mixed_input: Path) -> None:
+    policy = fp.load_policy(HEAD_OFFICE)
+    result = evaluate_portfolio(policy, mixed_input, as_of=date(2026, 11, 28))
+    assert result.decisions.num_rows + len(result.rejects) == 305
+    assert set(result.actions.column_names) >= {"loan_id", "task_key", "id", "status",
+                                                "due_date", "deadline", "checklist", "reasons"}
+    assert result.rejects_table.num_rows == 5
+
+
+def test_follow_ups_may_come_as_a_separate_long_table() -> None:
+    policy = fp.load_policy(HEAD_OFFICE)
+    loan = {"loan_id": "L1", "disbursement_date": "2026-01-31", "loan_type": "residential"}
+    history = [{"loan_id": "L1", "action": "d30", "date": "2026-03-01",
+                "channel": "phone", "outcome": "reached"}]
+    result = evaluate_portfolio(policy, [loan], history, as_of=date(2026, 11, 28))
+    [decision] = list(result.items())
+    nested = policy.evaluate({**loan, "follow_ups": [
+        {k: v for k, v in history[0].items() if k != "loan_id"}]}, as_of=date(2026, 11, 28))
+    assert decision.model_dump_json() == nested.model_dump_json()
+    assert decision.action("d30") is None
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_sql_command_prints_the_statements(dialect: str) -> None:
+    code, out, _ = _run("sql", "--dialect", dialect, str(HEAD_OFFICE))
+    assert code == 0
+    for view in ("evaluated", "actions", "findings", "decisions"):
+        assert f"CREATE OR REPLACE TEMPORARY VIEW {view} AS" in out
+    assert ("`__tier`" in out) == (dialect == "spark")
+
+
+def test_unsupported_policy_falls_back_to_per_loan(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "policy: {id: p, title: t, version: '1'}\n"
+        "fields: {score: {type: int}}\n"
+        "rules:\n  - {id: r, title: r, category: risk, severity: low, when_unknown: apply,"
+        " when: score < 600, action: {kind: k, after: 1 day}}\n", encoding="utf-8")
+    loans = tmp_path / "l.jsonl"
+    loans.write_text('{"loan_id": "L", "disbursement_date": "2026-01-31", "score": 500}\n',
+                     encoding="utf-8")
+    with pytest.raises(Unsupported):
+        evaluate_portfolio(fp.load_policy(policy), loans, as_of=date(2026, 11, 28))
+    code, out, err = _run("evaluate", "-p", str(policy), "--as-of", "2026-11-28",
+                          "--engine", "portfolio", str(loans))
+    assert code == 0
+    assert "evaluating per loan instead" in err
+    assert json.loads(out)["actions"][0]["id"] == "r"
+
+
+def test_a_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    with pytest.raises(MissingExtra, match=r"pip install 'followup-policy\[portfolio\]'"):
+        require("duckdb")
