@@ -167,7 +167,8 @@ loans = st.fixed_dictionaries(
         "dt1": tricky_dates.map(date.isoformat), "dt2": tricky_dates.map(date.isoformat),
         "as_of": tricky_dates.map(date.isoformat),
         "follow_ups": st.lists(st.fixed_dictionaries(
-            {"action": history_ids, "date": tricky_dates.map(date.isoformat)}), max_size=4),
+            {"action": history_ids, "date": tricky_dates.map(date.isoformat),
+             "channel": st.just("phone"), "outcome": st.just("reached")}), max_size=4),
     },
 )
 bad_loans = st.sampled_from([
