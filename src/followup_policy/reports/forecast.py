@@ -17,7 +17,7 @@ fields stay as they are today: a loan does not become more delinquent in the
 forecast; conditions on ``as_of`` (``days_since``, dated parameters) are evaluated on
 each date. Upcoming actions (inside their lead time) are not tasks yet.
 
-Engines: the counts come from the per-loan evaluation (the reference semantics).
+Engines: the counts come from the per-loan evaluation (``Policy.evaluate``).
 The loop does not evaluate every day: it probes only the conditions that read the
 date (``as_of``, ``days_since``, dated parameters) day by day, and between their
 changes finds the next day with work by bisection; a test holds it to a plain
@@ -174,8 +174,10 @@ def _task(action: Action, day: date, loan_id: str, branch: str) -> Task:
 class _Loan:
     """One loan's forecast state: its checked snapshot and the history added so far."""
 
-    def __init__(self, snapshot: Snapshot, branch: str, dependent: tuple[Condition, ...],
-                 start: date) -> None:
+    def __init__(self, raw: Mapping[str, Any], snapshot: Snapshot, branch: str,
+                 dependent: tuple[Condition, ...], start: date) -> None:
+        self.raw = dict(raw)
+        self.raw_history = list(raw.get("follow_ups") or [])
         self.snapshot = snapshot
         self.branch = branch
         self.history = list(snapshot.follow_ups)
@@ -187,6 +189,19 @@ class _Loan:
     def current(self) -> Snapshot:
         """The snapshot with the tasks recorded so far in its history."""
         return replace(self.snapshot, follow_ups=tuple(self.history))
+
+    def current_raw(self) -> dict[str, Any]:
+        """The input record with the tasks recorded so far in its history."""
+        self.raw["follow_ups"] = self.raw_history
+        return self.raw
+
+    def record(self, actions: Iterable[Action], day: date) -> None:
+        """Record ``actions`` as done on ``day`` (a completing outcome, their own channel)."""
+        for action in actions:
+            entry = _completion(action, day)
+            self.history.append(entry)
+            self.raw_history.append({"action": entry.action, "date": day.isoformat(),
+                                     "channel": entry.channel, "outcome": entry.outcome})
 
     def steady_until(self, day: date, end: date) -> date:
         """The last date up to ``end`` on which every date-dependent condition is as on ``day``."""
@@ -235,7 +250,7 @@ def _walk(loan: _Loan, as_of: date, end: date) -> _Walk:
         return _open(seen[day])
 
     def done(actions: list[Action], day: date) -> None:
-        loan.history.extend(_completion(a, day) for a in actions)
+        loan.record(actions, day)
         seen.clear()
 
     loan_id, branch = loan.snapshot.loan_id, loan.branch
@@ -275,16 +290,16 @@ def loan_tasks(policy: Policy, raw: Any, as_of: date, end: date,
     Raises :class:`SnapshotError` for a bad snapshot.
     """
     snapshot = SnapshotReader.for_fields(policy.document.fields).read(raw)
-    loan = _Loan(snapshot, branch, _date_dependent(policy), as_of)
+    loan = _Loan(raw, snapshot, branch, _date_dependent(policy), as_of)
     return _run_one(policy, _walk(loan, as_of, end), loan)
 
 
 def _run_one(policy: Policy, walk: _Walk, loan: _Loan) -> tuple[list[Task], list[Task]]:
-    """Drive one walk with the per-loan interpreter."""
+    """Drive one walk with the per-loan engine (``Policy.evaluate``: the generated one)."""
     try:
         day = next(walk)
         while True:
-            day = walk.send(evaluate(policy, loan.current(), day))
+            day = walk.send(policy.evaluate(loan.current_raw(), day))
     except StopIteration as stop:
         result: tuple[list[Task], list[Task]] = stop.value
         return result
@@ -295,7 +310,7 @@ BatchEvaluator = Callable[[Sequence[tuple[Snapshot, date]]], list[Decision]]
 
 
 def per_loan_batches(policy: Policy) -> BatchEvaluator:
-    """The reference batch evaluator: the per-loan interpreter, one pair at a time."""
+    """The reference batch evaluator: the interpreter, one pair at a time (for tests)."""
 
     def run(pairs: Sequence[tuple[Snapshot, date]]) -> list[Decision]:
         return [evaluate(policy, snapshot, day) for snapshot, day in pairs]
@@ -401,8 +416,8 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
                                        field=exc.field, message=str(exc)))
             continue
         loans += 1
-        loan = _Loan(snapshot, NO_BRANCH if branch in (None, "") else str(branch), dependent,
-                     as_of)
+        loan = _Loan(raw, snapshot, NO_BRANCH if branch in (None, "") else str(branch),
+                     dependent, as_of)
         if batch is None:
             open_today, future = _run_one(policy, _walk(loan, as_of, end), loan)
             backlog.extend(open_today)
@@ -415,8 +430,7 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
             backlog.extend(open_today)
             tasks.extend(future)
     if method is None:
-        method = ("per-loan evaluation (reference semantics)" if batch is None
-                  else "batched evaluation")
+        method = "per-loan engine" if batch is None else "batched evaluation"
     return Forecast(policy.id, policy.version, policy.digest, as_of, end, loans, method,
                     tuple(backlog), tuple(tasks), tuple(rejects))
 
