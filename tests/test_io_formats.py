@@ -179,6 +179,11 @@ def test_gbk_csv_with_chinese_headers_and_mapping(records: list[dict[str, Any]],
     rows = fp.read_snapshots(source, mapping=mapping, policy=policy)
     decisions = [d.model_dump_json() for d in policy.evaluate_many(rows, as_of=date(2026, 11, 28))]
     assert decisions == expected
+    # and as pandas reads it: every empty cell is NaN
+    frame = pd.read_csv(source, encoding="gbk", dtype=str)
+    assert frame.isna().any().any()
+    rows = fp.read_snapshots(frame, mapping=mapping, policy=policy)
+    assert [d.model_dump_json() for d in policy.evaluate_many(rows, as_of=AS_OF)] == expected
 
 
 def test_gbk_without_mapping_says_what_is_missing(records: list[dict[str, Any]],

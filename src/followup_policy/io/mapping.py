@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Issue, Location, PolicyLoadError, did_you_mean
 from ..loading import location_of, read_yaml_file, to_plain
 from .errors import InputError
+from .values import is_missing
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -138,7 +139,7 @@ class ColumnMapping:
         return out
 
     def _value(self, rule: ColumnRule, value: Any) -> Any:
-        if rule.values is not None and value is not None:
+        if rule.values is not None and _present(value):
             key = value.strip() if isinstance(value, str) else str(value)
             if key in rule.values:
                 value = rule.values[key]
@@ -164,7 +165,7 @@ class ColumnMapping:
                   for entry in entries]
         for group in self.history:
             when = row.get(group.date)
-            if when is None or (isinstance(when, str) and not when.strip()):
+            if not _present(when):
                 continue  # no follow-up recorded in this group
             entry: dict[str, Any] = {"action": group.action, "date": when}
             for key in ("channel", "outcome", "performed_by"):
@@ -186,7 +187,10 @@ class ColumnMapping:
 
 
 def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
+    """Not an empty cell (``None``, blank text, or a DataFrame's NaN/NaT)."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return not is_missing(value)
 
 
 def _read_date(value: Any, formats: tuple[str, ...]) -> Any:
