@@ -369,7 +369,8 @@ def test_unreadable_files_exit_2_with_one_line(tmp_path: Path, name: str,
     if content is not None:
         path.write_bytes(content)
     extra = ("--encoding", "ascii") if name == "latin.csv" else ()
-    err = _one_line_exit_2("evaluate", "--policy", str(HEAD_OFFICE), str(path), *extra)
+    err = _one_line_exit_2("evaluate", "--engine", "per-loan", "--policy", str(HEAD_OFFICE),
+                           str(path), *extra)
     assert needle in err
 
 
