@@ -173,13 +173,36 @@ def to_enum(name: str, value: Any, allowed: frozenset[str]) -> str:
 
 
 LOAN_TYPES = frozenset({"residential", "commercial"})
+
+# SPEC 5.1, written out by hand: for each required channel, the entry channels that complete it
+_STRONGER_THAN_PHONE = ("site_visit", "in_branch")
+ACCEPTS: dict[str, frozenset[str]] = {
+    "site_visit": frozenset({"site_visit"}),
+    "in_branch": frozenset({"in_branch"}),
+    "video_call": frozenset({"video_call", *_STRONGER_THAN_PHONE}),
+    "phone": frozenset({"phone", *_STRONGER_THAN_PHONE}),
+    "robot_call": frozenset({"robot_call", "phone", "video_call", *_STRONGER_THAN_PHONE}),
+    "sms": frozenset({"sms", "robot_call", "phone", "video_call", *_STRONGER_THAN_PHONE}),
+    "letter": frozenset({"letter"}),
+}
+COMPLETING_OUTCOMES = frozenset({"reached", "completed", "visited", "delivered"})
+
+
+class _AnyChannel(frozenset[str]):
+    """A rule action without a channel accepts every channel."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+ANY_CHANNEL = _AnyChannel()
 PROPERTY_USES = frozenset({"self_occupied", "rented", "vacant", "business"})
 
 
 def coerce(raw: dict[str, Any]) -> Values:
     """Check and convert one raw JSON-like snapshot into plain values.
 
-    ``follow_ups`` becomes a list of ``(action, date)`` pairs.
+    ``follow_ups`` becomes a list of ``(action, date, channel, outcome)`` tuples.
     """
     get = raw.get
     loan_id = get("loan_id")
@@ -222,7 +245,8 @@ def coerce(raw: dict[str, Any]) -> Values:
         action = entry.get("action")
         if _blank(action) or not isinstance(action, str):
             raise BadSnapshot("follow_ups: entry without an action id")
-        entries.append((action, to_date("follow_ups.date", entry.get("date"))))
+        entries.append((action, to_date("follow_ups.date", entry.get("date")),
+                        entry.get("channel"), entry.get("outcome")))
     values["follow_ups"] = entries
     return values
 
@@ -252,6 +276,12 @@ class Baseline:
         self.annual_without_insurance = [item for item in self.items["annual_visit"]
                                          if item["id"] != "insurance"]
         self.commercial_only: str = self.nodes["m6_site"]["when"]
+        # entry channels that complete each node and rule (a rule without a channel: any)
+        self.accepts: dict[str, frozenset[str]] = {
+            node_id: ACCEPTS[node["channel"]] for node_id, node in self.nodes.items()}
+        self.accepts.update({rule_id: ACCEPTS[rule["action"]["channel"]]
+                             for rule_id, rule in self.rules.items()
+                             if rule["action"].get("channel")})
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -358,15 +388,12 @@ class Baseline:
             return None
         if not holds:
             return None
-        if anchor is None:
-            anchor_date: date = on
-            floor = v["disbursement_date"]
-        else:
-            anchored = v[anchor]
-            if anchored is None:
-                self._missing_anchor(findings, rule_id, anchor)
-                return None
-            anchor_date = floor = anchored
+        anchor = anchor or "disbursement_date"  # the compiler's default for low/medium rules
+        anchored = v[anchor]
+        if anchored is None:
+            self._missing_anchor(findings, rule_id, anchor)
+            return None
+        anchor_date = floor = anchored
         done = latest.get(rule_id)
         if done is not None and cooldown_days and on < done + timedelta(days=cooldown_days):
             return None
@@ -384,9 +411,9 @@ class Baseline:
         else:
             due = anchor_date + timedelta(days=after_days)
             deadline = due
-            status = "overdue" if on > deadline else "due"
+            status = "overdue" if on > deadline else "due" if on >= due else "upcoming"
             reasons.append(f"due {show_duration(after_days, 'days')} after"
-                           f" {anchor or 'as_of'} {anchor_date.isoformat()}"
+                           f" {anchor} {anchor_date.isoformat()}"
                            f" (deadline {deadline.isoformat()})")
         action = rule["action"]
         return self._action("rule", rule_id, action["kind"], rule.get("title") or rule_id, status,
@@ -398,13 +425,16 @@ class Baseline:
 
     def evaluate(self, v: Values, on: date) -> dict[str, Any]:
         """The decision for one loan, from coerced values (see :func:`coerce`)."""
+        # SPEC 5.1: only a completing outcome through a strong enough channel completes
         latest: dict[str, date] = {}
-        latest_any: date | None = None
-        for action, when in v["follow_ups"]:
-            if when > on:
+        completing: list[tuple[date, str]] = []
+        accepts = self.accepts
+        for action, when, channel, outcome in v["follow_ups"]:
+            if when > on or outcome not in COMPLETING_OUTCOMES or channel is None:
                 continue
-            if latest_any is None or when > latest_any:
-                latest_any = when
+            completing.append((when, channel))
+            if channel not in accepts.get(action, ANY_CHANNEL):
+                continue
             known = latest.get(action)
             if known is None or when > known:
                 latest[action] = when
@@ -428,6 +458,9 @@ class Baseline:
         if action is not None:
             append(action)
 
+        frequency_channel = self._FREQUENCY[tier][3]
+        latest_any = max((when for when, channel in completing
+                          if channel in ACCEPTS[frequency_channel]), default=None)
         action = self._frequency(tier, v, on, latest_any, findings)
         if action is not None:
             append(action)
@@ -461,7 +494,7 @@ class Baseline:
         status = status_on(on, due, deadline, lead)
         if status is None:
             return None
-        since = (f"latest follow-up {base.isoformat()}" if from_history
+        since = (f"latest completed follow-up {base.isoformat()}" if from_history
                  else f"disbursement {base.isoformat()}")
         reasons = [f"tier {tier}: follow up every {show_duration(*every)}, counted from {since}"]
         return self._action("frequency", "frequency", "periodic_follow_up", f"定期回访（{tier}）",
@@ -566,7 +599,7 @@ class Baseline:
         # 律师函: consecutive_missed_installments >= 6 and not in_bankruptcy
         out.append(rule("律师函", missed >= 6 and not bankrupt, [],
                         ("consecutive_missed_installments", "in_bankruptcy"), 15, v, on, latest,
-                        findings))
+                        findings, anchor="delinquency_start_date"))
 
         # insurance_lapsed: as_of > insurance_expiry_date
         expiry = v["insurance_expiry_date"]

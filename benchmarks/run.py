@@ -229,8 +229,8 @@ def _coerced_for_library(raw: dict[str, Any]) -> dict[str, Any]:
     """The same snapshot with dates as ``date`` objects and numbers as ``Decimal``."""
     values = coerce(raw)
     data = {key: value for key, value in values.items() if key != "follow_ups"}
-    data["follow_ups"] = [{"action": action, "date": when} for action, when in
-                          values["follow_ups"]]
+    data["follow_ups"] = [{"action": action, "date": when, "channel": channel, "outcome": outcome}
+                          for action, when, channel, outcome in values["follow_ups"]]
     return data
 
 

@@ -245,8 +245,10 @@ def _node(rng: random.Random, index: int, params: int, checklists: int) -> list[
 
 def _rule(rng: random.Random, index: int, params: int, checklists: int) -> list[str]:
     rule_id = f"规则{index}" if index % 7 == 0 else f"rule_{index}"
+    anchor = ("disbursement_date", "insurance_expiry_date", "appraisal_date")[index % 3]
     action = (f"{{kind: {rng.choice(('regulatory_review', 'live_contact', 'site_inspection'))},"
-              f" after: {rng.randint(1, 60)} days, channel: {rng.choice(_CHANNELS)},"
+              f" anchor: {anchor}, after: {rng.randint(1, 60)} days,"
+              f" channel: {rng.choice(_CHANNELS)},"
               f" checklist: checklist_{rng.randrange(checklists)}}}")
     lines = [f"  - id: {rule_id}",
              f"    title: {_phrase(rng)}",

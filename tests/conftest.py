@@ -34,6 +34,12 @@ def snapshot(**values: Any) -> dict[str, Any]:
     return data
 
 
+def reached(action: str, on: str, channel: str = "site_visit",
+            outcome: str = "reached") -> dict[str, str]:
+    """A follow-up entry that completes ``action`` unless a stricter channel is required."""
+    return {"action": action, "date": on, "channel": channel, "outcome": outcome}
+
+
 @pytest.fixture(scope="session")
 def head_office() -> fp.Policy:
     return fp.load_policy(HEAD_OFFICE)

@@ -8,7 +8,7 @@ import pytest
 
 import followup_policy as fp
 
-from .conftest import make_policy, snapshot
+from .conftest import make_policy, reached, snapshot
 
 NODE_POLICY = """
 fields:
@@ -62,11 +62,11 @@ def test_timing_node_status_transitions(nodes: fp.Policy, as_of: date, expected:
 
 def test_timing_node_completed_only_by_entry_since_anchor(nodes: fp.Policy) -> None:
     as_of = date(2026, 3, 20)
-    done = snapshot(loan_type="residential", follow_ups=[{"action": "m1", "date": "2026-03-01"}])
+    done = snapshot(loan_type="residential", follow_ups=[reached("m1", "2026-03-01")])
     assert nodes.evaluate(done, as_of=as_of).action("m1") is None
-    stale = snapshot(loan_type="residential", follow_ups=[{"action": "m1", "date": "2026-01-30"}])
+    stale = snapshot(loan_type="residential", follow_ups=[reached("m1", "2026-01-30")])
     assert _status(nodes.evaluate(stale, as_of=as_of), "m1") == "overdue"
-    future = snapshot(loan_type="residential", follow_ups=[{"action": "m1", "date": "2026-04-01"}])
+    future = snapshot(loan_type="residential", follow_ups=[reached("m1", "2026-04-01")])
     assert _status(nodes.evaluate(future, as_of=as_of), "m1") == "overdue"
 
 
@@ -157,13 +157,13 @@ def test_frequency_by_tier(tier: str, as_of: date, expected: str | None, due: da
 
 def test_frequency_is_reset_by_latest_follow_up_of_any_kind() -> None:
     policy = make_policy(FREQUENCY_POLICY)
-    history = [{"action": "m3", "date": "2026-03-15"},
-               {"action": "some_retired_action", "date": "2026-04-10"}]
+    history = [reached("m3", "2026-03-15"),
+               reached("some_retired_action", "2026-04-10")]
     decision = policy.evaluate(snapshot(risk_tier="high", follow_ups=history),
                                as_of=date(2026, 5, 10))
     action = decision.action("frequency")
     assert action is not None and action.due_date == date(2026, 5, 10)
-    assert "latest follow-up 2026-04-10" in action.reasons[0]
+    assert "latest completed follow-up 2026-04-10 ('some_retired_action')" in action.reasons[0]
 
 
 def test_missing_tier_field_is_a_finding() -> None:
@@ -209,6 +209,7 @@ fields:
   days_past_due: {type: int, default: 0}
   delinquency_start_date: {type: date}
   flagged: {type: bool, default: false}
+  flagged_date: {type: date}
 rules:
   - id: live_contact
     when: days_past_due >= 1
@@ -222,7 +223,7 @@ rules:
   - id: review
     severity: high
     when: flagged
-    action: {kind: review, after: 10 days}
+    action: {kind: review, anchor: flagged_date, after: 10 days}
     repeat: 60 days
     cooldown: 90 days
   - id: once
@@ -239,7 +240,7 @@ def rules() -> fp.Policy:
 def test_rule_due_then_overdue(rules: fp.Policy) -> None:
     late = snapshot(days_past_due=20, delinquency_start_date="2026-03-01")
     before = rules.evaluate(late, as_of=date(2026, 3, 21)).action("live_contact")
-    assert before is not None and before.status == "due"
+    assert before is not None and before.status == "upcoming"  # required, not yet due
     assert before.due_date == date(2026, 4, 6) == before.deadline
     after = rules.evaluate(late, as_of=date(2026, 4, 7)).action("live_contact")
     assert after is not None and after.status == "overdue"
@@ -249,16 +250,16 @@ def test_rule_due_then_overdue(rules: fp.Policy) -> None:
 
 def test_rule_completion_since_anchor(rules: fp.Policy) -> None:
     done = snapshot(days_past_due=20, delinquency_start_date="2026-03-01",
-                    follow_ups=[{"action": "live_contact", "date": "2026-03-10"}])
+                    follow_ups=[reached("live_contact", "2026-03-10")])
     assert rules.evaluate(done, as_of=date(2026, 3, 21)).action("live_contact") is None
     earlier_episode = snapshot(days_past_due=20, delinquency_start_date="2026-03-01",
-                               follow_ups=[{"action": "live_contact", "date": "2025-12-01"}])
+                               follow_ups=[reached("live_contact", "2025-12-01")])
     assert rules.evaluate(earlier_episode, as_of=date(2026, 3, 21)).action("live_contact")
 
 
 def test_rule_repeat_under_cooldown(rules: fp.Policy) -> None:
     base = {"days_past_due": 200, "delinquency_start_date": "2026-01-01",
-            "follow_ups": [{"action": "notice", "date": "2026-02-10"}]}
+            "follow_ups": [reached("notice", "2026-02-10")]}
     # due again 2026-08-09 (+180 days), deadline 2026-08-14; the 3-day lead would show it from
     # 2026-08-06, but the 180-day cooldown hides it until 2026-08-09
     cases = [(date(2026, 8, 6), None), (date(2026, 8, 8), None), (date(2026, 8, 9), "due"),
@@ -282,28 +283,30 @@ rules:
     action: {kind: call, after: 0 days, window: 2 days, lead: 3 days}
     repeat: 30 days
 """)
-    history = snapshot(watch=True, follow_ups=[{"action": "recheck", "date": "2026-03-01"}])
+    history = snapshot(watch=True, follow_ups=[reached("recheck", "2026-03-01")])
     cases = [(date(2026, 3, 1), None), (date(2026, 3, 27), None), (date(2026, 3, 28), "upcoming"),
              (date(2026, 3, 31), "due"), (date(2026, 4, 2), "due"), (date(2026, 4, 3), "overdue")]
     for as_of, expected in cases:
         action = policy.evaluate(history, as_of=as_of).action("recheck")
         assert (None if action is None else action.status) == expected, as_of
-    stopped = snapshot(watch=False, follow_ups=[{"action": "recheck", "date": "2026-03-01"}])
+    stopped = snapshot(watch=False, follow_ups=[reached("recheck", "2026-03-01")])
     assert policy.evaluate(stopped, as_of=date(2026, 4, 3)).action("recheck") is None
 
 
 def test_cooldown_overrides_repeat(rules: fp.Policy) -> None:
-    flagged = snapshot(flagged=True, follow_ups=[{"action": "review", "date": "2026-05-01"}])
+    flagged = snapshot(flagged=True, flagged_date="2026-04-01",
+                       follow_ups=[reached("review", "2026-05-01")])
     assert rules.evaluate(flagged, as_of=date(2026, 7, 29)).action("review") is None
     again = rules.evaluate(flagged, as_of=date(2026, 7, 30)).action("review")
     assert again is not None and again.severity == "high"
     assert again.due_date == date(2026, 6, 30) and again.status == "overdue"
 
 
-def test_rule_without_anchor_or_repeat_is_done_once(rules: fp.Policy) -> None:
+def test_rule_without_anchor_counts_from_disbursement_and_is_done_once(rules: fp.Policy) -> None:
     fresh = rules.evaluate(snapshot(flagged=True), as_of=date(2026, 5, 1)).action("once")
-    assert fresh is not None and fresh.status == "due" and fresh.due_date == date(2026, 5, 11)
-    done = snapshot(flagged=True, follow_ups=[{"action": "once", "date": "2026-05-03"}])
+    assert fresh is not None and fresh.status == "overdue"
+    assert fresh.due_date == date(2026, 2, 10)  # disbursed 2026-01-31 + 10 days
+    done = snapshot(flagged=True, follow_ups=[reached("once", "2026-05-03")])
     assert rules.evaluate(done, as_of=date(2027, 5, 1)).action("once") is None
 
 
@@ -317,7 +320,8 @@ def test_rule_reasons_name_values(rules: fp.Policy) -> None:
 
 def test_actions_sorted_by_deadline_then_id(rules: fp.Policy) -> None:
     decision = rules.evaluate(
-        snapshot(days_past_due=60, delinquency_start_date="2026-01-01", flagged=True),
+        snapshot(days_past_due=60, delinquency_start_date="2026-01-01", flagged=True,
+                 flagged_date="2026-02-01"),
         as_of=date(2026, 3, 1),
     )
     keys = [(a.deadline, a.id) for a in decision.actions]
@@ -342,7 +346,7 @@ def test_history_from_before_disbursement_does_not_reset_frequency() -> None:
     """Found by the property test: a 2022 entry on a 2026 loan made frequency overdue."""
     policy = make_policy(FREQUENCY_POLICY)
     loan = snapshot(risk_tier="low", disbursement_date="2026-01-01",
-                    follow_ups=[{"action": "legacy", "date": "2022-01-01"}])
+                    follow_ups=[reached("legacy", "2022-01-01")])
     assert policy.evaluate(loan, as_of=date(2026, 11, 28)).action("frequency") is None
 
 

@@ -52,9 +52,23 @@ def loans(draw: st.DrawFn) -> dict[str, Any]:
             loan[name] = draw(strategy)
     ids = st.sampled_from(["d30", "m3", "m6", "y1", "early_live_contact", "written_notice",
                            "debt_burden_review", "frequency_call"])
-    loan["follow_ups"] = draw(st.lists(
-        st.builds(lambda a, d: {"action": a, "date": d.isoformat()}, ids, dates), max_size=4))
+    loan["follow_ups"] = draw(st.lists(st.builds(_entry, ids, dates, CHANNELS, OUTCOMES),
+                                       max_size=4))
     return loan
+
+
+CHANNELS = st.sampled_from([None, "site_visit", "phone", "robot_call", "letter", "in_branch"])
+OUTCOMES = st.sampled_from([None, "reached", "unreachable", "refused", "delivered"])
+
+
+def _entry(action: str, on: date, channel: str | None, outcome: str | None) -> dict[str, str]:
+    """A history entry; a None channel or outcome is left out (incomplete data)."""
+    entry = {"action": action, "date": on.isoformat()}
+    if channel is not None:
+        entry["channel"] = channel
+    if outcome is not None:
+        entry["outcome"] = outcome
+    return entry
 
 
 def _json(decision: fp.Decision) -> str:
@@ -150,3 +164,30 @@ def test_digest_depends_on_content_not_layout(tmp_path: Any) -> None:
     digest = fp.loads_policy(block).digest
     assert fp.loads_policy(flow).digest == digest
     assert fp.loads_policy(changed).digest != digest
+
+
+_COMPLETING = {"reached", "completed", "visited", "delivered"}
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(loan=loans(), first=dates, later=st.integers(1, 900))
+def test_a_fired_rule_keeps_its_due_date_and_deadline_for_every_later_as_of(
+    head_office: fp.Policy, loan: dict[str, Any], first: date, later: int
+) -> None:
+    """SPEC 5: once a rule fires, as_of never moves its dates, until it is completed."""
+    then = first + timedelta(days=later)
+    before = head_office.evaluate(loan, as_of=first)
+    after = head_office.evaluate(loan, as_of=then)
+    for action in before.actions:
+        if action.source not in ("rule", "escalation"):
+            continue
+        still = after.action(action.id)
+        if still is None:
+            continue  # no longer required (condition false, completed, cooldown)
+        completed_since = any(
+            entry["action"] == action.id and entry.get("outcome") in _COMPLETING
+            and first < date.fromisoformat(entry["date"]) <= then
+            for entry in loan["follow_ups"])
+        if not completed_since:
+            assert (still.due_date, still.deadline) == (action.due_date, action.deadline)

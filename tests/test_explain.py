@@ -11,7 +11,7 @@ from typing import Any
 import followup_policy as fp
 from followup_policy.cli import run
 
-from .conftest import HEAD_OFFICE, PORTFOLIO
+from .conftest import HEAD_OFFICE, PORTFOLIO, reached
 
 AS_OF = date(2026, 11, 28)
 LOAN: dict[str, Any] = {
@@ -20,7 +20,7 @@ LOAN: dict[str, Any] = {
     "delinquency_start_date": "2026-10-19", "consecutive_missed_installments": 1,
     "monthly_income": 20000, "monthly_housing_payment": 6000, "monthly_debt_payment": 7000,
     "property_use": "self_occupied", "credit_score": 700, "insurance_expiry_date": "2027-06-01",
-    "follow_ups": [{"action": "d30", "date": "2026-03-01"}],
+    "follow_ups": [reached("d30", "2026-03-01")],
 }
 
 

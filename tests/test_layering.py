@@ -15,6 +15,8 @@ import followup_policy as fp
 from followup_policy.errors import Location
 from followup_policy.layering import origin_of, read_policy_chain, read_policy_tree
 
+from .conftest import reached
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 HEAD_OFFICE = POLICIES / "head_office.yaml"
@@ -558,7 +560,7 @@ def test_shenzhen_raises_the_second_home_down_payment_floor() -> None:
 def test_shenzhen_follows_up_high_risk_loans_sooner() -> None:
     shenzhen, head = fp.load_policy(SHENZHEN), fp.load_policy(HEAD_OFFICE)
     loan = snap(days_past_due=300, disbursement_date="2025-06-30",
-                follow_ups=[{"action": "frequency", "date": "2026-02-01"}])
+                follow_ups=[reached("frequency", "2026-02-01")])
     as_of = date(2026, 3, 1)
     ours, theirs = (p.evaluate(loan, as_of=as_of).action("frequency") for p in (shenzhen, head))
     assert ours is not None and theirs is not None

@@ -120,6 +120,8 @@ def overlays(draw: st.DrawFn) -> dict[str, Any]:
         action_change = draw(_tighter(action, {"after": _duration(action.get("after")),
                                                "window": _duration(action.get("window"))},
                                       severity=False))
+        if change.get("severity") in ("high", "critical") and "anchor" not in action:
+            action_change["anchor"] = "disbursement_date"  # the default, made explicit
         if action_change:
             change["action"] = action_change
         if change:
@@ -128,7 +130,8 @@ def overlays(draw: st.DrawFn) -> dict[str, Any]:
         rules.append({"id": f"branch_rule_{index}", "title": f"分行新增规则{index}",
                       "when": f"days_past_due > {draw(st.integers(0, 400))}",
                       "severity": draw(st.sampled_from(SEVERITIES)),
-                      "action": {"kind": "branch_check", "after": draw(st.sampled_from(
+                      "action": {"kind": "branch_check", "anchor": "disbursement_date",
+                                 "after": draw(st.sampled_from(
                           [str(d) for d in _POOL]))}})
     if rules:
         overlay["rules"] = rules

@@ -17,6 +17,8 @@ from followup_policy.layering import read_policy_tree
 from followup_policy.loading import parse_yaml, to_plain
 from followup_policy.resolving import resolve_text
 
+from .conftest import reached
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 HEAD_OFFICE = POLICIES / "head_office.yaml"
@@ -30,7 +32,7 @@ LOANS: list[tuple[dict[str, Any], date]] = [
     ({"loan_id": "B", "disbursement_date": "2025-06-30", "loan_type": "commercial",
       "days_past_due": 300, "consecutive_missed_installments": 7,
       "delinquency_start_date": "2025-05-01", "property_use": "rented",
-      "follow_ups": [{"action": "frequency", "date": "2026-02-01"}]}, date(2026, 3, 1)),
+      "follow_ups": [reached("frequency", "2026-02-01")]}, date(2026, 3, 1)),
     ({"loan_id": "C", "disbursement_date": "2023-10-09", "loan_type": "residential",
       "declared_home_order": 1, "homes_owned_in_city": 2, "down_payment_ratio": "0.35",
       "purchase_restriction_eligible": False, "hukou_local": False,

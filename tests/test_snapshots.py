@@ -105,7 +105,7 @@ def test_pydantic_models_and_date_objects_are_accepted(policy: fp.Policy) -> Non
 
 
 def test_follow_ups_may_arrive_as_json_text(policy: fp.Policy) -> None:
-    history = '[{"action": "late", "date": "2026-05-30"}]'
+    history = '[{"action": "late", "date": "2026-05-30", "channel": "phone", "outcome": "reached"}]'
     data = snapshot(branch_name="x", days_past_due=9, flag=True, follow_ups=history)
     assert policy.evaluate(data, as_of=AS_OF).action("late") is None
 

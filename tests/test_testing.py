@@ -262,9 +262,9 @@ cases:
       consecutive_missed_installments: 3
       delinquency_start_date: 2026-08-25
       follow_ups:
-        - {action: d30, date: 2026-02-27}
-        - {action: m3, date: 2026-04-28}
-        - {action: m6, date: 2026-07-30}
+        - {action: d30, date: 2026-02-27, channel: phone, outcome: reached}
+        - {action: m3, date: 2026-04-28, channel: phone, outcome: reached}
+        - {action: m6, date: 2026-07-30, channel: phone, outcome: reached}
     expect:
       tier: 正常
       actions:
@@ -358,7 +358,7 @@ cases:
   - name: 逾期客户
     as_of: 2026-03-01
     snapshot: {days_past_due: 3}
-    expect: {tier: 关注, actions: [{id: overdue_call, status: due}]}
+    expect: {tier: 关注, actions: [{id: overdue_call, status: overdue}]}
 """
 
 

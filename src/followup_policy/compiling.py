@@ -556,6 +556,11 @@ class _Compiler:
             action = rule.action
             if action.anchor is not None:
                 self.anchor_ref(action.anchor, path + ("action", "anchor"), shape)
+            elif rule.severity in ("high", "critical"):
+                self.report(path + ("action",), f"rule '{rule.id}' is {rule.severity}: its"
+                            " action needs an `anchor` (a date field) so that its due date stands"
+                            " still and it can become overdue / 高、严重级别规则须写"
+                            " action.anchor（起算日字段）")
             checklist = self.checklist_ref(action.checklist, path + ("action", "checklist"),
                                            checklists)
             when = self.condition(rule.when, path + ("when",), env)
@@ -567,7 +572,8 @@ class _Compiler:
             rules.append(CompiledRule(
                 id=rule.id, title=rule.title or rule.id, category=rule.category,
                 severity=rule.severity, reference=rule.reference, when=when, kind=action.kind,
-                anchor=action.anchor, after=action.after, window=action.window,
+                anchor=action.anchor or "disbursement_date", after=action.after,
+                window=action.window,
                 lead=action.lead, channel=action.channel, checklist=checklist,
                 cooldown=rule.cooldown, repeat=rule.repeat, completion=completion,
                 when_unknown=rule.when_unknown))

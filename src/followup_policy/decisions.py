@@ -22,7 +22,7 @@ __all__ = [
     "RecordError",
 ]
 
-ActionSource = Literal["timing_node", "frequency", "rule"]
+ActionSource = Literal["timing_node", "frequency", "rule", "escalation"]
 ActionStatus = Literal["upcoming", "due", "overdue"]
 
 
@@ -56,6 +56,10 @@ class Action(FrozenModel):
     checklist_id: str | None = None
     checklist: tuple[ChecklistEntry, ...] = ()
     reasons: tuple[str, ...] = ()
+    attempts: int = 0
+    """Failed attempts (entries with a failed outcome) since the anchor or last completion."""
+    last_attempt: date | None = None
+    """Date of the latest of those failed attempts."""
 
 
 class Finding(FrozenModel):

@@ -18,13 +18,32 @@ from .decisions import Action, ActionStatus, ChecklistEntry, Decision, Finding
 from .durations import Duration
 from .errors import SnapshotError
 from .expressions import Condition
-from .policy import CompiledChecklist, CompiledFrequency, CompiledNode, CompiledRule, Policy
-from .snapshots import Snapshot
+from .policy import (
+    CompiledChecklist,
+    CompiledCompletion,
+    CompiledFrequency,
+    CompiledNode,
+    CompiledRule,
+    Policy,
+    PolicyParts,
+)
+from .snapshots import FollowUp, Snapshot
 
-__all__ = ["Note", "evaluate", "evaluate_with_notes", "status_on"]
+__all__ = ["EntryNote", "Note", "evaluate", "evaluate_with_notes", "status_on",
+           "status_once_required", "verdict_of"]
 
-NoteKind = Literal["risk_tier", "timing_node", "frequency", "rule", "checklist_item"]
+NoteKind = Literal["risk_tier", "timing_node", "frequency", "rule", "escalation",
+                   "checklist_item"]
 Notes = list["Note"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryNote:
+    """What one follow-up entry meant for the element it names (for explanations)."""
+
+    entry: FollowUp
+    verdict: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +52,7 @@ class Note:
 
     ``outcome`` is one of: action, not_applicable, data_missing, missing_anchor,
     completed, not_yet, cooldown, matched, not_matched, no_frequency, kept, dropped.
+    ``follow_ups`` says what each history entry naming the element meant for it.
     """
 
     kind: NoteKind
@@ -41,6 +61,7 @@ class Note:
     summary: str
     condition: Condition | None = None
     dates: tuple[tuple[str, date], ...] = ()
+    follow_ups: tuple[EntryNote, ...] = ()
 
 
 def evaluate(policy: Policy, snapshot: Snapshot, as_of: date | None) -> Decision:
@@ -62,16 +83,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
         )
     values = dict(snapshot.values)
     values["as_of"] = on
-    latest_by_action: dict[str, date] = {}
-    latest_any: date | None = None
-    for entry in snapshot.follow_ups:
-        if entry.date > on:
-            continue
-        if latest_any is None or entry.date > latest_any:
-            latest_any = entry.date
-        known = latest_by_action.get(entry.action)
-        if known is None or entry.date > known:
-            latest_by_action[entry.action] = entry.date
+    history = _History(policy.parts, snapshot.follow_ups, on)
 
     parts = policy.parts
     findings: list[Finding] = []
@@ -79,24 +91,17 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
     values["tier"] = tier
     actions: list[Action] = []
     for node in parts.nodes:
-        action = _node_action(node, values, on, latest_by_action, findings, notes)
-        if action is not None:
-            actions.append(action)
+        actions.extend(_node_actions(node, values, on, history, findings, notes))
     if tier is not None and parts.frequency:
         recurring = parts.frequency.get(tier)
         if recurring is not None:
-            action = _frequency_action(recurring, values, on, latest_any,
-                                       snapshot.disbursement_date, findings, notes)
-            if action is not None:
-                actions.append(action)
+            actions.extend(_frequency_actions(recurring, values, on, history,
+                                              snapshot.disbursement_date, findings, notes))
         elif notes is not None:
             notes.append(Note("frequency", tier, "no_frequency",
                               f"tier {tier} has no recurring follow-up"))
     for rule in parts.rules:
-        action = _rule_action(rule, values, on, latest_by_action, snapshot.disbursement_date,
-                              findings, notes)
-        if action is not None:
-            actions.append(action)
+        actions.extend(_rule_actions(rule, values, on, history, findings, notes))
     actions.sort(key=_action_order)
     decision = Decision.model_construct(
         loan_id=snapshot.loan_id,
@@ -111,12 +116,166 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
     return decision, values
 
 
+# -- what completes an action (SPEC 5.1) ---------------------------------------------------
+
+Verdict = Literal["completes", "failed", "channel_too_weak", "missing_outcome",
+                  "missing_channel", "unknown_outcome", "unknown_channel"]
+
+_VERDICT_TEXT: dict[str, str] = {
+    "completes": "completes it",
+    "failed": "a failed attempt (the outcome does not complete)",
+    "channel_too_weak": "does not complete it: the channel is not strong enough",
+    "missing_outcome": "completes nothing: the entry has no outcome",
+    "missing_channel": "completes nothing: the entry has no channel",
+    "unknown_outcome": "completes nothing: the outcome is not a known outcome",
+    "unknown_channel": "completes nothing: the channel is not a known channel",
+}
+
+
+def verdict_of(entry: FollowUp, completion: CompiledCompletion, parts: PolicyParts) -> Verdict:
+    """What one history entry means for one action: completes it, a failed attempt, or why not."""
+    if entry.outcome is None:
+        return "missing_outcome"
+    if entry.channel is None:
+        return "missing_channel"
+    outcome = parts.outcomes.get(entry.outcome)
+    if outcome is None:
+        return "unknown_outcome"
+    if not outcome.completes:
+        return "failed"
+    accepted = completion.channels
+    if accepted is None:
+        return "completes"
+    if entry.channel in accepted:
+        return "completes"
+    return "unknown_channel" if entry.channel not in parts.channels else "channel_too_weak"
+
+
+class _History:
+    """A loan's follow-up entries up to ``as_of``, by action id, oldest first."""
+
+    __slots__ = ("all", "by_action", "parts")
+
+    def __init__(self, parts: PolicyParts, follow_ups: tuple[FollowUp, ...], on: date) -> None:
+        self.parts = parts
+        kept = sorted((e for e in follow_ups if e.date <= on), key=lambda e: e.date)
+        self.all = kept
+        self.by_action: dict[str, list[FollowUp]] = {}
+        for entry in kept:
+            self.by_action.setdefault(entry.action, []).append(entry)
+
+    def scan(self, action_id: str, completion: CompiledCompletion, floor: date) -> _Scan:
+        """Judge the entries naming ``action_id`` dated on or after ``floor``."""
+        judged = tuple((entry, verdict_of(entry, completion, self.parts))
+                       for entry in self.by_action.get(action_id, ()) if entry.date >= floor)
+        done = None
+        for entry, verdict in judged:
+            if verdict == "completes":
+                done = entry.date
+        return _Scan(action_id, judged, done)
+
+    def latest_completion(self, action_id: str, completion: CompiledCompletion) -> date | None:
+        """The latest entry naming ``action_id`` that completes it, at any date (cooldown)."""
+        found = None
+        for entry in self.by_action.get(action_id, ()):
+            if verdict_of(entry, completion, self.parts) == "completes":
+                found = entry.date
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """The judged entries of one action and what they add up to."""
+
+    action_id: str
+    judged: tuple[tuple[FollowUp, Verdict], ...]
+    done: date | None  # latest completing entry
+
+    def after(self, since: date | None) -> tuple[tuple[FollowUp, Verdict], ...]:
+        """The entries of the current cycle: after the completion ``since`` (all if None)."""
+        if since is None:
+            return self.judged
+        return tuple(item for item in self.judged if item[0].date > since)
+
+    def attempts(self, since: date | None) -> list[date]:
+        return [entry.date for entry, verdict in self.after(since) if verdict == "failed"]
+
+
+def _entry_findings(scan: _Scan, since: date | None, findings: list[Finding]) -> None:
+    """A finding for every entry of the current cycle that lacks data or uses an unknown name."""
+    for entry, verdict in scan.after(since):
+        if verdict in ("missing_outcome", "missing_channel"):
+            missing = "outcome" if verdict == "missing_outcome" else "channel"
+            findings.append(Finding.model_construct(
+                rule=scan.action_id, kind="data_missing", fields=(f"follow_ups.{missing}",),
+                message=f"follow-up '{entry.action}' on {entry.date.isoformat()} has no"
+                        f" {missing}, so it completes nothing",
+            ))
+        elif verdict in ("unknown_outcome", "unknown_channel"):
+            what = "outcome" if verdict == "unknown_outcome" else "channel"
+            value = entry.outcome if what == "outcome" else entry.channel
+            findings.append(Finding.model_construct(
+                rule=scan.action_id, kind=verdict, fields=(f"follow_ups.{what}",),
+                message=f"follow-up '{entry.action}' on {entry.date.isoformat()} has"
+                        f" {what} '{value}', which the policy does not know, so it completes"
+                        " nothing",
+            ))
+
+
+def _entry_notes(items: tuple[tuple[FollowUp, Verdict], ...]) -> tuple[EntryNote, ...]:
+    return tuple(EntryNote(entry, verdict, _VERDICT_TEXT[verdict]) for entry, verdict in items)
+
+
+def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[date],
+                on: date, history: _History, values: dict[str, Any], findings: list[Finding],
+                notes: Notes, category: str | None = None,
+                reference: str | None = None) -> Action | None:
+    """The escalation action once ``escalate_after`` failed attempts are recorded."""
+    escalation, needed = completion.escalation, completion.escalate_after
+    if escalation is None or needed is None or len(attempts) < needed:
+        return None
+    nth = attempts[needed - 1]
+    due = escalation.after.after(nth)
+    deadline = escalation.window.after(due)
+    dates = (("attempt_" + str(needed), nth), ("due_date", due), ("deadline", deadline))
+    scan = history.scan(escalation.id, escalation.completion, nth)
+    if scan.done is not None:
+        if notes is not None:
+            notes.append(Note("escalation", escalation.id, "completed",
+                              f"completed: follow-up recorded on {scan.done.isoformat()}",
+                              None, (*dates, ("done", scan.done)), _entry_notes(scan.judged)))
+        return None
+    _entry_findings(scan, None, findings)
+    own_attempts = scan.attempts(None)
+    status = status_once_required(on, due, deadline)
+    reasons = (f"{len(attempts)} failed attempts at '{parent_id}' (the {_ordinal(needed)} on"
+               f" {nth.isoformat()}); the policy escalates after {needed}",
+               f"due {escalation.after} after that attempt (deadline {deadline.isoformat()})")
+    if notes is not None:
+        notes.append(Note("escalation", escalation.id, "action", f"required: {status}", None,
+                          dates, _entry_notes(scan.judged)))
+    return Action.model_construct(
+        id=escalation.id, source="escalation", kind=escalation.kind, title=escalation.title,
+        status=status, due_date=due, deadline=deadline, channel=escalation.channel,
+        severity=escalation.severity, category=category, reference=reference,
+        checklist_id=escalation.checklist.id if escalation.checklist else None,
+        checklist=_checklist(escalation.checklist, values, findings, notes), reasons=reasons,
+        attempts=len(own_attempts), last_attempt=own_attempts[-1] if own_attempts else None,
+    )
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+        number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def _action_order(action: Action) -> tuple[date, str]:
     return (action.deadline, action.id)
 
 
 def status_on(as_of: date, due: date, deadline: date, lead: Duration) -> ActionStatus | None:
-    """The spec's status rule; ``None`` means not shown yet."""
+    """The status of a node or frequency action; ``None`` means not shown yet (before lead)."""
     if as_of > deadline:
         return "overdue"
     if as_of >= due:
@@ -124,6 +283,13 @@ def status_on(as_of: date, due: date, deadline: date, lead: Duration) -> ActionS
     if lead.amount and as_of >= lead.before(due):
         return "upcoming"
     return None
+
+
+def status_once_required(as_of: date, due: date, deadline: date) -> ActionStatus:
+    """The status of an action required as soon as it holds (a fired rule, an escalation)."""
+    if as_of > deadline:
+        return "overdue"
+    return "due" if as_of >= due else "upcoming"
 
 
 def _holds(condition: Condition, values: dict[str, Any], owner: str,
@@ -187,9 +353,12 @@ def _tier(policy: Policy, values: dict[str, Any], findings: list[Finding],
         when = candidate.when
         result = True if when is None else _holds(when, values,
                                                   f"risk_tiers.{candidate.tier}", findings)
-        if result:
+        applied = result is None and candidate.when_unknown == "apply"
+        if result or applied:
             if notes is not None:
-                why = "the default tier" if when is None else f"'{when.text}' is true"
+                why = ("the default tier" if when is None else
+                       f"'{when.text}' could not be decided and the tier says"
+                       " `when_unknown: apply`" if applied else f"'{when.text}' is true")
                 notes.append(Note("risk_tier", candidate.tier, "matched",
                                   f"tier {candidate.tier}: {why}", when))
             return candidate.tier
@@ -230,144 +399,201 @@ def _checklist(checklist: CompiledChecklist | None, values: dict[str, Any],
     return tuple(entries)
 
 
-def _node_action(node: CompiledNode, values: dict[str, Any], on: date,
-                 latest: dict[str, date], findings: list[Finding],
-                 notes: Notes) -> Action | None:
+def _node_actions(node: CompiledNode, values: dict[str, Any], on: date, history: _History,
+                  findings: list[Finding], notes: Notes) -> list[Action]:
     if node.when is not None:
         applies = _holds(node.when, values, node.id, findings)
         if not applies:
             _note_condition(notes, "timing_node", node.id, node.when, applies)
-            return None
+            return []
     anchor_date = values.get(node.anchor)
     if anchor_date is None:
         _missing_anchor("timing_node", node.id, node.anchor, findings, notes, node.when)
-        return None
+        return []
     due = node.after.after(anchor_date)
     deadline = node.window.after(due)
     dates = (("anchor", anchor_date), ("due_date", due), ("deadline", deadline))
-    done = latest.get(node.id)
-    if done is not None and done >= anchor_date:
+    scan = history.scan(node.id, node.completion, anchor_date)
+    entries = _entry_notes(scan.judged) if notes is not None else ()
+    if scan.done is not None:
         if notes is not None:
             notes.append(Note("timing_node", node.id, "completed",
-                              f"completed: follow-up recorded on {done.isoformat()}",
-                              node.when, (*dates, ("done", done))))
-        return None
+                              f"completed: follow-up recorded on {scan.done.isoformat()}",
+                              node.when, (*dates, ("done", scan.done)), entries))
+        return []
+    _entry_findings(scan, None, findings)
+    attempts = scan.attempts(None)
+    found: list[Action] = []
+    escalated = _escalation(node.id, node.completion, attempts, on, history, values, findings,
+                            notes)
+    if escalated is not None:
+        found.append(escalated)
     status = status_on(on, due, deadline, node.lead)
     if status is None:
         if notes is not None:
             notes.append(Note("timing_node", node.id, "not_yet",
                               f"not yet: shown from {node.lead.before(due).isoformat()}"
-                              f" ({node.lead} before due {due.isoformat()})", node.when, dates))
-        return None
+                              f" ({node.lead} before due {due.isoformat()})", node.when, dates,
+                              entries))
+        return found
     reasons = [f"due {node.after} after {node.anchor} {anchor_date.isoformat()}"
                f" (deadline {deadline.isoformat()}, window {node.window})",
-               f"no follow-up '{node.id}' recorded since {anchor_date.isoformat()}"]
+               _not_done_reason(node.id, anchor_date, scan)]
     if node.when is not None:
         reasons.insert(0, f"applies because {node.when.text}")
     if notes is not None:
         notes.append(Note("timing_node", node.id, "action", f"required: {status}",
-                          node.when, dates))
-    return Action.model_construct(
+                          node.when, dates, entries))
+    found.append(Action.model_construct(
         id=node.id, source="timing_node", kind=node.kind, title=node.title, status=status,
         due_date=due, deadline=deadline, channel=node.channel, severity=node.severity,
         category=None, reference=None,
         checklist_id=node.checklist.id if node.checklist else None,
         checklist=_checklist(node.checklist, values, findings, notes), reasons=tuple(reasons),
-    )
+        attempts=len(attempts), last_attempt=attempts[-1] if attempts else None,
+    ))
+    return found
 
 
-def _frequency_action(entry: CompiledFrequency, values: dict[str, Any], on: date,
-                      latest_any: date | None, disbursed: date,
-                      findings: list[Finding], notes: Notes) -> Action | None:
-    # an entry dated before disbursement (a previous loan's history) cannot reset the clock
-    base = latest_any if latest_any is not None and latest_any > disbursed else disbursed
+def _not_done_reason(action_id: str, since: date, scan: _Scan) -> str:
+    """Why the action is still open: nothing recorded, or what the entries lacked."""
+    tried = [item for item in scan.judged if item[0].date >= since]
+    if not tried:
+        return f"no follow-up '{action_id}' recorded since {since.isoformat()}"
+    failed = sum(1 for _, verdict in tried if verdict == "failed")
+    other = len(tried) - failed
+    parts = []
+    if failed:
+        parts.append(f"{failed} failed attempt{'s' if failed != 1 else ''}")
+    if other:
+        parts.append(f"{other} entr{'ies' if other != 1 else 'y'} that did not complete it"
+                     " (channel too weak or data missing)")
+    return (f"not completed since {since.isoformat()}: " + " and ".join(parts))
+
+
+def _frequency_actions(entry: CompiledFrequency, values: dict[str, Any], on: date,
+                       history: _History, disbursed: date, findings: list[Finding],
+                       notes: Notes) -> list[Action]:
+    # the latest entry of ANY action that would complete this one (SPEC 5: "of any kind");
+    # one dated before disbursement (a previous loan's history) cannot reset the clock
+    parts = history.parts
+    latest = None
+    for item in history.all:
+        if item.date > disbursed and verdict_of(item, entry.completion, parts) == "completes":
+            latest = item
+    base = latest.date if latest is not None else disbursed
     due = entry.every.after(base)
     deadline = entry.window.after(due)
-    since = (f"latest follow-up {base.isoformat()}" if base != disbursed
-             else f"disbursement {base.isoformat()}")
+    since = (f"latest completed follow-up {base.isoformat()} ('{latest.action}')"
+             if latest is not None else f"disbursement {base.isoformat()}")
     dates = (("counted_from", base), ("due_date", due), ("deadline", deadline))
+    scan = history.scan("frequency", entry.completion, disbursed)
+    current = scan.after(base if latest is not None else None)
+    entries = _entry_notes(current) if notes is not None else ()
+    _entry_findings(scan, base if latest is not None else None, findings)
+    attempts = [item.date for item, verdict in current if verdict == "failed"]
+    found: list[Action] = []
+    escalated = _escalation("frequency", entry.completion, attempts, on, history, values,
+                            findings, notes)
+    if escalated is not None:
+        found.append(escalated)
     status = status_on(on, due, deadline, entry.lead)
     if status is None:
         if notes is not None:
             notes.append(Note("frequency", entry.tier, "not_yet",
                               f"not yet: every {entry.every} from {since}, due {due.isoformat()}",
-                              None, dates))
-        return None
+                              None, dates, entries))
+        return found
     reasons = (f"tier {entry.tier}: follow up every {entry.every}, counted from {since}",)
     if notes is not None:
-        notes.append(Note("frequency", entry.tier, "action", f"required: {status}", None, dates))
-    return Action.model_construct(
+        notes.append(Note("frequency", entry.tier, "action", f"required: {status}", None, dates,
+                          entries))
+    found.append(Action.model_construct(
         id="frequency", source="frequency", kind="periodic_follow_up", title=entry.title,
         status=status, due_date=due, deadline=deadline, channel=entry.channel,
         severity=entry.severity, category=None, reference=None,
         checklist_id=entry.checklist.id if entry.checklist else None,
         checklist=_checklist(entry.checklist, values, findings, notes), reasons=reasons,
-    )
+        attempts=len(attempts), last_attempt=attempts[-1] if attempts else None,
+    ))
+    return found
 
 
-def _rule_action(rule: CompiledRule, values: dict[str, Any], on: date,
-                 latest: dict[str, date], disbursed: date,
-                 findings: list[Finding], notes: Notes) -> Action | None:
+def _rule_actions(rule: CompiledRule, values: dict[str, Any], on: date, history: _History,
+                  findings: list[Finding], notes: Notes) -> list[Action]:
     holds = _holds(rule.when, values, rule.id, findings)
-    if not holds:
+    applied = holds is None and rule.when_unknown == "apply"
+    if not holds and not applied:
         _note_condition(notes, "rule", rule.id, rule.when, holds)
-        return None
-    if rule.anchor is None:
-        # Without an anchor the due date counts from as_of, and any entry since
-        # disbursement completes the rule (`repeat` then says when it is due again).
-        anchor_date: date = on
-        completion_floor = disbursed
-    else:
-        anchored = values.get(rule.anchor)
-        if anchored is None:
-            _missing_anchor("rule", rule.id, rule.anchor, findings, notes, rule.when)
-            return None
-        anchor_date = completion_floor = anchored
-    done = latest.get(rule.id)
-    if done is not None and rule.cooldown is not None and on < rule.cooldown.after(done):
+        return []
+    anchor = rule.anchor
+    anchor_date = values.get(anchor)
+    if anchor_date is None:
+        _missing_anchor("rule", rule.id, anchor, findings, notes, rule.when)
+        return []
+    last_done = history.latest_completion(rule.id, rule.completion)
+    if (last_done is not None and rule.cooldown is not None
+            and on < rule.cooldown.after(last_done)):
         if notes is not None:
-            until = rule.cooldown.after(done)
+            until = rule.cooldown.after(last_done)
             notes.append(Note("rule", rule.id, "cooldown",
-                              f"in cooldown: last done {done.isoformat()}, not required again"
-                              f" before {until.isoformat()}", rule.when,
-                              (("done", done), ("cooldown_until", until))))
-        return None
-    reasons = [_condition_reason(rule.when, values)]
-    if done is not None and done >= completion_floor:
+                              f"in cooldown: last done {last_done.isoformat()}, not required"
+                              f" again before {until.isoformat()}", rule.when,
+                              (("done", last_done), ("cooldown_until", until))))
+        return []
+    scan = history.scan(rule.id, rule.completion, anchor_date)
+    done = scan.done
+    reasons = [_condition_reason(rule.when, values) if not applied else
+               f"'{rule.when.text}' could not be decided (data missing) and the rule says"
+               " `when_unknown: apply`"]
+    current = scan.after(done)
+    entries = _entry_notes(current) if notes is not None else ()
+    if done is not None:
         if rule.repeat is None:
             if notes is not None:
                 notes.append(Note("rule", rule.id, "completed",
                                   f"completed: done on {done.isoformat()}", rule.when,
-                                  (("anchor", anchor_date), ("done", done))))
-            return None
+                                  (("anchor", anchor_date), ("done", done)),
+                                  _entry_notes(scan.judged)))
+            return []
         due = rule.repeat.after(done)
         deadline = rule.window.after(due)
         dates = (("done", done), ("due_date", due), ("deadline", deadline))
         status = status_on(on, due, deadline, rule.lead)
-        if status is None:
-            if notes is not None:
-                notes.append(Note("rule", rule.id, "not_yet",
-                                  f"done {done.isoformat()}; due again {due.isoformat()}"
-                                  f" (every {rule.repeat})", rule.when, dates))
-            return None
         reasons.append(f"last done {done.isoformat()}; repeats every {rule.repeat}")
     else:
         due = rule.after.after(anchor_date)
         deadline = rule.window.after(due)
         dates = (("anchor", anchor_date), ("due_date", due), ("deadline", deadline))
-        status = "overdue" if on > deadline else "due"
-        start = "as_of" if rule.anchor is None else rule.anchor
-        reasons.append(f"due {rule.after} after {start} {anchor_date.isoformat()}"
+        status = status_once_required(on, due, deadline)
+        reasons.append(f"due {rule.after} after {anchor} {anchor_date.isoformat()}"
                        f" (deadline {deadline.isoformat()})")
+    _entry_findings(scan, done, findings)
+    attempts = scan.attempts(done)
+    found: list[Action] = []
+    escalated = _escalation(rule.id, rule.completion, attempts, on, history, values, findings,
+                            notes, rule.category, rule.reference)
+    if escalated is not None:
+        found.append(escalated)
+    if status is None:
+        if notes is not None:
+            assert rule.repeat is not None and done is not None
+            notes.append(Note("rule", rule.id, "not_yet",
+                              f"done {done.isoformat()}; due again {due.isoformat()}"
+                              f" (every {rule.repeat})", rule.when, dates, entries))
+        return found
     if notes is not None:
-        notes.append(Note("rule", rule.id, "action", f"required: {status}", rule.when, dates))
-    return Action.model_construct(
+        notes.append(Note("rule", rule.id, "action", f"required: {status}", rule.when, dates,
+                          entries))
+    found.append(Action.model_construct(
         id=rule.id, source="rule", kind=rule.kind, title=rule.title, status=status,
         due_date=due, deadline=deadline, channel=rule.channel, severity=rule.severity,
         category=rule.category, reference=rule.reference,
         checklist_id=rule.checklist.id if rule.checklist else None,
         checklist=_checklist(rule.checklist, values, findings, notes), reasons=tuple(reasons),
-    )
+        attempts=len(attempts), last_attempt=attempts[-1] if attempts else None,
+    ))
+    return found
 
 
 def _condition_reason(condition: Condition, values: dict[str, Any]) -> str:

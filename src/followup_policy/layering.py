@@ -691,6 +691,8 @@ def _span(kind: _Kind, key: str, node: YNode | None) -> Duration | _Unparsed | N
 
 
 def _default(kind: _Kind, key: str) -> Any:
+    if kind is _ACTION and key == "anchor":
+        return "disbursement_date"  # what the compiler puts in when a rule names none
     info = kind.model.model_fields.get(key)
     if info is None or info.default is PydanticUndefined:
         return None

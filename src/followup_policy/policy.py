@@ -157,7 +157,7 @@ class CompiledRule:
     reference: str | None
     when: Condition
     kind: str
-    anchor: str | None  # becomes str (defaulted at load) with the anchored-rule semantics
+    anchor: str  # a date field or disbursement_date: the due date never moves with as_of
     after: Duration
     window: Duration
     lead: Duration
