@@ -29,8 +29,7 @@ from .policy import (
 )
 from .snapshots import FollowUp, Snapshot
 
-__all__ = ["EntryNote", "History", "Note", "evaluate", "evaluate_with_notes",
-           "frequency_actions", "node_actions_applying", "rule_actions_firing", "status_on",
+__all__ = ["EntryNote", "Note", "evaluate", "evaluate_with_notes", "status_on",
            "status_once_required", "verdict_of"]
 
 NoteKind = Literal["risk_tier", "timing_node", "frequency", "rule", "escalation",
@@ -84,7 +83,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
         )
     values = dict(snapshot.values)
     values["as_of"] = on
-    history = History(policy.parts, snapshot.follow_ups, on)
+    history = _History(policy.parts, snapshot.follow_ups, on)
 
     parts = policy.parts
     findings: list[Finding] = []
@@ -96,7 +95,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
     if tier is not None and parts.frequency:
         recurring = parts.frequency.get(tier)
         if recurring is not None:
-            actions.extend(frequency_actions(recurring, values, on, history,
+            actions.extend(_frequency_actions(recurring, values, on, history,
                                               snapshot.disbursement_date, findings, notes))
         elif notes is not None:
             notes.append(Note("frequency", tier, "no_frequency",
@@ -152,7 +151,7 @@ def verdict_of(entry: FollowUp, completion: CompiledCompletion, parts: PolicyPar
     return "unknown_channel" if entry.channel not in parts.channels else "channel_too_weak"
 
 
-class History:
+class _History:
     """A loan's follow-up entries up to ``as_of``, by action id, oldest first."""
 
     __slots__ = ("all", "by_action", "parts")
@@ -228,7 +227,7 @@ def _entry_notes(items: tuple[tuple[FollowUp, Verdict], ...]) -> tuple[EntryNote
 
 
 def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[date],
-                on: date, history: History, values: dict[str, Any], findings: list[Finding],
+                on: date, history: _History, values: dict[str, Any], findings: list[Finding],
                 notes: Notes, category: str | None = None,
                 reference: str | None = None) -> Action | None:
     """The escalation action once ``escalate_after`` failed attempts are recorded."""
@@ -400,20 +399,13 @@ def _checklist(checklist: CompiledChecklist | None, values: dict[str, Any],
     return tuple(entries)
 
 
-def _node_actions(node: CompiledNode, values: dict[str, Any], on: date, history: History,
+def _node_actions(node: CompiledNode, values: dict[str, Any], on: date, history: _History,
                   findings: list[Finding], notes: Notes) -> list[Action]:
     if node.when is not None:
         applies = _holds(node.when, values, node.id, findings)
         if not applies:
             _note_condition(notes, "timing_node", node.id, node.when, applies)
             return []
-    return node_actions_applying(node, values, on, history, findings, notes)
-
-
-def node_actions_applying(node: CompiledNode, values: dict[str, Any], on: date,
-                          history: History, findings: list[Finding],
-                          notes: Notes) -> list[Action]:
-    """A node's actions once its ``when`` holds: anchor, completion, attempts, escalation."""
     anchor_date = values.get(node.anchor)
     if anchor_date is None:
         _missing_anchor("timing_node", node.id, node.anchor, findings, notes, node.when)
@@ -479,8 +471,8 @@ def _not_done_reason(action_id: str, since: date, scan: _Scan) -> str:
     return (f"not completed since {since.isoformat()}: " + " and ".join(parts))
 
 
-def frequency_actions(entry: CompiledFrequency, values: dict[str, Any], on: date,
-                       history: History, disbursed: date, findings: list[Finding],
+def _frequency_actions(entry: CompiledFrequency, values: dict[str, Any], on: date,
+                       history: _History, disbursed: date, findings: list[Finding],
                        notes: Notes) -> list[Action]:
     # the latest entry of ANY action that would complete this one (SPEC 5: "of any kind");
     # one dated before disbursement (a previous loan's history) cannot reset the clock
@@ -527,19 +519,13 @@ def frequency_actions(entry: CompiledFrequency, values: dict[str, Any], on: date
     return found
 
 
-def _rule_actions(rule: CompiledRule, values: dict[str, Any], on: date, history: History,
+def _rule_actions(rule: CompiledRule, values: dict[str, Any], on: date, history: _History,
                   findings: list[Finding], notes: Notes) -> list[Action]:
     holds = _holds(rule.when, values, rule.id, findings)
     applied = holds is None and rule.when_unknown == "apply"
     if not holds and not applied:
         _note_condition(notes, "rule", rule.id, rule.when, holds)
         return []
-    return rule_actions_firing(rule, values, on, history, findings, notes, applied)
-
-
-def rule_actions_firing(rule: CompiledRule, values: dict[str, Any], on: date, history: History,
-                        findings: list[Finding], notes: Notes, applied: bool) -> list[Action]:
-    """A rule's actions once it fires (``applied``: by ``when_unknown: apply``)."""
     anchor = rule.anchor
     anchor_date = values.get(anchor)
     if anchor_date is None:
