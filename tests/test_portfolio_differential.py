@@ -138,9 +138,11 @@ def policies(draw: st.DrawFn) -> str:
         chosen = draw(checklist)
         if chosen:
             action["checklist"] = chosen
+        severity = draw(st.sampled_from(["low", "high"]))
+        if severity == "high" and "anchor" not in action:
+            action["anchor"] = "dt2"  # a high rule needs a stable anchor (SPEC 5, amended)
         rule: dict[str, Any] = {"id": f"r{index}", "title": f"规则{index}",
-                                "category": "regulatory",
-                                "severity": draw(st.sampled_from(["low", "high"])),
+                                "category": "regulatory", "severity": severity,
                                 "when": draw(conditions_text), "action": action}
         if draw(st.booleans()):
             rule["cooldown"] = draw(short)

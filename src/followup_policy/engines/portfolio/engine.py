@@ -17,7 +17,7 @@ from ._require import require
 from .conditions import Unsupported
 from .dialect import DUCKDB, SPARK
 from .plan import PolicySql, compile_policy_sql
-from .results import PortfolioResult
+from .results import PortfolioResult, with_per_loan_rows
 from .tables import CheckedInput, check_records, records_from
 
 __all__ = ["Backend", "evaluate_portfolio", "policy_sql", "run_checked"]
@@ -59,7 +59,7 @@ def run_checked(policy: Policy, plan: PolicySql, checked: CheckedInput, backend:
         tables = _run_duckdb(plan, checked)
     per_loan = {index: evaluate(policy, snapshot, on)
                 for index, snapshot, on in checked.fallback}
-    decisions, actions, findings = tables
+    decisions, actions, findings = with_per_loan_rows(tables, per_loan)
     return PortfolioResult(decisions, actions, findings, checked.rejects, per_loan)
 
 

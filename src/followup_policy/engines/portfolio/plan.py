@@ -329,7 +329,8 @@ class _Builder:
         status = self.col(3, p + "status",
                           f"CASE WHEN NOT ({holds} IS TRUE) OR {anchor} IS NULL THEN NULL"
                           f" WHEN {cooling} THEN NULL WHEN {completed} THEN {again}"
-                          f" WHEN as_of > {deadline} THEN 'overdue' ELSE 'due' END")
+                          f" WHEN as_of > {deadline} THEN 'overdue'"
+                          f" WHEN as_of >= {due} THEN 'due' ELSE 'upcoming' END")
         first = self.text(f"{cond.text} holds")
         if rule.when.fields:
             parts = [f"{self.text(n + '=')} || {self.name(n).shown}"

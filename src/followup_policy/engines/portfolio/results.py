@@ -16,7 +16,7 @@ from typing import Any
 from ...decisions import Action, ChecklistEntry, Decision, Finding, RecordError
 from .tables import Reject
 
-__all__ = ["PortfolioResult"]
+__all__ = ["PortfolioResult", "with_per_loan_rows"]
 
 
 @dataclass
@@ -49,10 +49,11 @@ class PortfolioResult:
         findings = _by_row(self.findings.to_pylist())
         rejects = {r.index: r for r in self.rejects}
         entries: dict[tuple[str, str], ChecklistEntry] = {}
-        built = {row["__row"]: _decision(row, actions.get(row["__row"], []),
-                                         findings.get(row["__row"], []), entries)
-                 for row in decisions}
-        built.update(self.per_loan)
+        built: dict[int, Decision] = dict(self.per_loan)
+        for row in decisions:
+            if row["__row"] not in built:
+                built[row["__row"]] = _decision(row, actions.get(row["__row"], []),
+                                                findings.get(row["__row"], []), entries)
         total = len(built) + len(rejects)
         for index in range(total):
             found = built.get(index)
@@ -61,6 +62,76 @@ class PortfolioResult:
     def record_errors(self) -> list[RecordError]:
         return [RecordError(index=r.index, loan_id=r.loan_id, field=r.field, message=r.error)
                 for r in self.rejects]
+
+
+def with_per_loan_rows(tables: tuple[Any, Any, Any],
+                       per_loan: dict[int, Decision]) -> tuple[Any, Any, Any]:
+    """The SQL tables with the loans the interpreter evaluated added, in input order.
+
+    Every table then holds every evaluated loan, whichever engine computed it, and the
+    actions table gains ``attempts`` and ``last_attempt`` (SQL rows have no history).
+    """
+    from ...tasks import task_key
+    from ._require import require
+
+    pa = require("pyarrow")
+    decisions, actions, findings = tables
+    sql_rows = actions.num_rows
+    actions = actions.append_column("attempts", pa.array([0] * sql_rows, type=pa.int64()))
+    actions = actions.append_column("last_attempt", pa.array([None] * sql_rows,
+                                                            type=pa.date32()))
+    if not per_loan:
+        return decisions, actions, findings
+    extra_decisions: list[dict[str, Any]] = []
+    extra_actions: list[dict[str, Any]] = []
+    extra_findings: list[dict[str, Any]] = []
+    for row, d in sorted(per_loan.items()):
+        extra_decisions.append({"__row": row, "loan_id": d.loan_id, "as_of": d.as_of,
+                                "tier": d.tier, "policy_id": d.policy_id,
+                                "policy_version": d.policy_version,
+                                "policy_digest": d.policy_digest})
+        for a in d.actions:
+            extra_actions.append({
+                "__row": row, "loan_id": d.loan_id,
+                "task_key": task_key(d.loan_id, a.id, a.due_date), "id": a.id,
+                "source": a.source, "kind": a.kind, "title": a.title, "status": a.status,
+                "due_date": a.due_date, "deadline": a.deadline, "channel": a.channel,
+                "severity": a.severity, "category": a.category, "reference": a.reference,
+                "checklist_id": a.checklist_id,
+                "checklist": [{"id": c.id, "text": c.text} for c in a.checklist],
+                "reasons": list(a.reasons), "attempts": a.attempts,
+                "last_attempt": a.last_attempt})
+        extra_findings.extend({"__row": row, "seq": seq, "rule": f.rule, "kind": f.kind,
+                               "fields": list(f.fields), "message": f.message}
+                              for seq, f in enumerate(d.findings))
+
+    text, day = pa.string(), pa.date32()
+    item = pa.struct([("id", text), ("text", text)])
+    schemas = {  # explicit: a column that is NULL in every SQL branch has no type of its own
+        "actions": pa.schema([
+            ("__row", pa.int64()), ("loan_id", text), ("task_key", text), ("id", text),
+            ("source", text), ("kind", text), ("title", text), ("status", text),
+            ("due_date", day), ("deadline", day), ("channel", text), ("severity", text),
+            ("category", text), ("reference", text), ("checklist_id", text),
+            ("checklist", pa.list_(item)), ("reasons", pa.list_(text)),
+            ("attempts", pa.int64()), ("last_attempt", day)]),
+        "findings": pa.schema([
+            ("__row", pa.int64()), ("seq", pa.int32()), ("rule", text), ("kind", text),
+            ("fields", pa.list_(text)), ("message", text)]),
+        "decisions": pa.schema([
+            ("__row", pa.int64()), ("loan_id", text), ("as_of", day), ("tier", text),
+            ("policy_id", text), ("policy_version", text), ("policy_digest", text)]),
+    }
+
+    def merged(name: str, table: Any, rows: list[dict[str, Any]], order: list[str]) -> Any:
+        schema = schemas[name]
+        extra = pa.Table.from_pylist(rows, schema=schema)
+        both = pa.concat_tables([table.select(schema.names).cast(schema), extra])
+        return both.sort_by([(c, "ascending") for c in order])
+
+    return (merged("decisions", decisions, extra_decisions, ["__row"]),
+            merged("actions", actions, extra_actions, ["__row", "deadline", "id"]),
+            merged("findings", findings, extra_findings, ["__row", "seq"]))
 
 
 def _by_row(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:

@@ -146,7 +146,9 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
             checked.rejects.append(Reject(item.index, item.line, loan, exc.field, str(exc)))
             continue
         values = snapshot.values
-        if not all(_fits(values[n]) for n in names):
+        # A loan with follow-up history goes to the interpreter: SPEC 5.1 completion
+        # (outcomes, channel strength, attempts, escalation) is not yet compiled to SQL.
+        if snapshot.follow_ups or not all(_fits(values[n]) for n in names):
             checked.fallback.append((item.index, snapshot, on))
             continue
         columns["__row"].append(item.index)
