@@ -57,6 +57,38 @@ def test_generated_engine_matches_the_interpreter(data: st.DataObject, spec: Pol
         assert outcome(policy, raw, as_of, "generated") == expected, policy.source_code()
 
 
+APPLY_WITH_CONDITIONAL_CHECKLIST = """\
+policy: {id: p, title: t, version: '1'}
+fields:
+  score: {type: int, required: true, default: 3}
+  note: {type: string}
+checklists:
+  c1:
+    title: 清单
+    items:
+      - {id: i0, text: 检查 0, when: score < len(note)}
+      - {id: i1, text: 检查 1}
+rules:
+  - id: r0
+    when: 0 < score
+    action: {kind: letter, after: 0 days, window: 0 days, anchor: disbursement_date,
+             checklist: c1}
+    severity: high
+    category: regulatory
+    when_unknown: apply
+"""
+
+
+def test_a_checklist_condition_does_not_overwrite_the_rule_verdict() -> None:
+    """Found by the differential test: an undecidable checklist item after a rule that
+    held made the generated reasons say the rule itself could not be decided."""
+    policy = fp.loads_policy(APPLY_WITH_CONDITIONAL_CHECKLIST, "p.yaml")
+    raw = {"loan_id": "L1", "disbursement_date": "2024-02-29"}
+    for engine in ("interpreter", "generated"):
+        action = policy.evaluate(raw, as_of="2024-03-01", engine=engine).actions[0]
+        assert action.reasons[0] == "0 < score holds (score=3)", engine
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), spec=policies())
 def test_evaluate_many_matches_the_interpreter(data: st.DataObject, spec: PolicySpec) -> None:

@@ -184,9 +184,10 @@ class _ModuleWriter:
             if item.when is None:
                 out(f"cl.append({self.const(item.entry)})")
                 continue
-            out(f"r = {self.condition(item.when)}")
-            self.record_unknown("r", item.when, owner)
-            with out.block("if r is not False:"):
+            # ``ci``, not ``r``: the rule's own verdict is still read by its reasons
+            out(f"ci = {self.condition(item.when)}")
+            self.record_unknown("ci", item.when, owner)
+            with out.block("if ci is not False:"):
                 out(f"cl.append({self.const(item.entry)})")
         return "tuple(cl)"
 
