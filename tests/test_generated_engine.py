@@ -286,16 +286,3 @@ def test_cli_prints_the_generated_source() -> None:
     missing = io.StringIO()
     assert run(["source", str(ROOT / "no-such.yaml")], io.StringIO(), missing) == 2
     assert len(missing.getvalue().strip().splitlines()) == 1
-
-
-def test_a_changed_interpreter_is_delegated_to_until_the_generator_mirrors_it(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from followup_policy.engines import generated
-
-    monkeypatch.setattr(generated, "MIRRORED_INTERPRETERS", {})
-    policy = fp.load_policy(ROOT / "policies" / "head_office.yaml")
-    assert "delegates to it" in policy.source_code()
-    for line in PORTFOLIO.read_text(encoding="utf-8").splitlines()[:50]:
-        raw = json.loads(line, parse_float=Decimal)
-        assert (outcome(policy, raw, "2026-11-29", "generated")
-                == outcome(policy, raw, "2026-11-29", "interpreter"))

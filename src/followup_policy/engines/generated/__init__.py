@@ -11,46 +11,21 @@ differential test holds this engine to it, byte for byte.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import itertools
 import linecache
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ... import evaluation
-from ._writer import GeneratedModule, Semantics, write_module
+from ._writer import GeneratedModule, write_module
 
 if TYPE_CHECKING:
     from ...decisions import Decision
     from ...policy import Policy
 
-__all__ = ["MIRRORED_INTERPRETERS", "GeneratedEngine", "generate", "interpreter_fingerprint"]
+__all__ = ["GeneratedEngine", "generate"]
 
 _serial = itertools.count(1)
-
-MIRRORED_INTERPRETERS: dict[str, Semantics] = {
-    "669b2ab42b4b00b6": "latest_entry",  # any entry naming an action completes it
-    "504deb7ebcb4b613": "completion",  # SPEC 5.1: outcomes, channels, attempts, escalation
-}
-"""Fingerprints of the ``evaluation.py`` versions whose semantics the generator mirrors.
-
-When the interpreter changes (its semantics are the reference), the generated code
-would silently drift from it; instead, until the generator is brought up to date
-(and these fingerprints with it), :func:`generate` returns an engine that delegates to
-the interpreter, so results stay exact and only speed is lost.
-"""
-
-
-def interpreter_fingerprint() -> str:
-    """A short hash of the interpreter's source (empty if the source is unavailable)."""
-    try:
-        source = inspect.getsource(evaluation)
-    except (OSError, TypeError):
-        return ""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
-
 
 class GeneratedEngine:
     """The generated module of one policy: its source and its ``evaluate(raw, as_of)``."""
@@ -75,19 +50,4 @@ class GeneratedEngine:
 
 def generate(policy: Policy) -> GeneratedEngine:
     """Generate, compile and load the per-loan engine of ``policy``."""
-    semantics = MIRRORED_INTERPRETERS.get(interpreter_fingerprint())
-    if semantics is None:
-        return GeneratedEngine(_delegating_module(policy), policy.digest[:12])
-    return GeneratedEngine(write_module(policy, semantics), policy.digest[:12])
-
-
-def _delegating_module(policy: Policy) -> GeneratedModule:
-    source = (
-        "# evaluation.py (the reference interpreter) changed since this generator was\n"
-        "# written, so this engine delegates to it until the generator mirrors it again.\n"
-        "\n"
-        "def evaluate(raw, as_of):\n"
-        "    return _interpret(_policy, _read(raw), as_of)\n"
-    )
-    return GeneratedModule(source, {"_interpret": evaluation.evaluate, "_policy": policy,
-                                    "_read": policy._reader.read})
+    return GeneratedEngine(write_module(policy), policy.digest[:12])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ... import evaluation, snapshots
 from ...decisions import Action, Decision, Finding
@@ -33,13 +33,7 @@ from ._runtime import make_builder, no_evaluation_date, show
 if TYPE_CHECKING:
     from ...policy import CompiledChecklist, CompiledFrequency, CompiledNode, CompiledRule, Policy
 
-__all__ = ["GeneratedModule", "Semantics", "write_module"]
-
-Semantics = Literal["latest_entry", "completion"]
-"""Which interpreter the code mirrors: ``latest_entry`` (any history entry naming an action
-completes it) or ``completion`` (SPEC 5.1: outcomes, channels, attempts, escalation; rules
-anchored, upcoming before due, ``when_unknown``). Under ``completion`` a loan with history
-on or before ``as_of`` is handed to the interpreter, whose entry verdicts are the reference."""
+__all__ = ["GeneratedModule", "write_module"]
 
 _BUILTINS = {"loan_id": "loan_id", "disbursement_date": "disb", "as_of": "on", "tier": "tier"}
 
@@ -71,15 +65,20 @@ class _Lines:
         return "\n".join(self.lines) + "\n"
 
 
-def write_module(policy: Policy, semantics: Semantics = "latest_entry") -> GeneratedModule:
-    """Generate the per-loan evaluation module of ``policy``."""
-    return _ModuleWriter(policy, semantics).run()
+def write_module(policy: Policy) -> GeneratedModule:
+    """Generate the per-loan evaluation module of ``policy``.
+
+    The code mirrors the interpreter (SPEC 5.1: outcomes, channels, attempts, escalation;
+    rules anchored, upcoming before due, ``when_unknown``) for loans without follow-up
+    history on or before ``as_of``; a loan with history is handed to the interpreter,
+    whose entry verdicts are the reference.
+    """
+    return _ModuleWriter(policy).run()
 
 
 class _ModuleWriter:
-    def __init__(self, policy: Policy, semantics: Semantics) -> None:
+    def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.completion = semantics == "completion"
         self.parts = policy.parts
         self.k = Constants()
         self.out = _Lines()
@@ -231,23 +230,11 @@ class _ModuleWriter:
             out("on = as_of if as_of is not None else snap_as_of")
             with out.block("if on is None:"):
                 out("raise _no_date(loan_id)")
-            out("latest = {}")
-            out("latest_any = None")
-            if self.completion:
-                out("# a loan with history: the interpreter judges each entry (verdicts,")
-                out("# attempts, escalation); the generated code covers loans without")
-                with out.block("if any(entry.date <= on for entry in fups):"):
-                    out(f"return _with_history(loan_id, disb, snap_as_of, fups, as_of,"
-                        f" {self.values_dict(with_tier=False, reader=True)})")
-            with out.block("for entry in fups:"):
-                out("done = entry.date")
-                with out.block("if done > on:"):
-                    out("continue")
-                with out.block("if latest_any is None or done > latest_any:"):
-                    out("latest_any = done")
-                out("known = latest.get(entry.action)")
-                with out.block("if known is None or done > known:"):
-                    out("latest[entry.action] = done")
+            out("# a loan with history: the interpreter judges each entry (verdicts,")
+            out("# attempts, escalation); the code below covers loans with none so far")
+            with out.block("if any(entry.date <= on for entry in fups):"):
+                out(f"return _with_history(loan_id, disb, snap_as_of, fups, as_of,"
+                    f" {self.values_dict(with_tier=False, reader=True)})")
             for index, name in enumerate(used_params):
                 local = f"p{index}"
                 self.param_locals[name] = local
@@ -310,7 +297,7 @@ class _ModuleWriter:
                 out(f"r = {self.condition(candidate.when, with_tier=False)}")
                 self.record_unknown("r", candidate.when, f"risk_tiers.{candidate.tier}",
                                     with_tier=False)
-                applies = self.completion and getattr(candidate, "when_unknown", "skip") == "apply"
+                applies = getattr(candidate, "when_unknown", "skip") == "apply"
                 with out.block("if r or r is None:" if applies else "if r:"):
                     out(f"tier = {self.const(candidate.tier)}")
                     out("break")
@@ -338,30 +325,28 @@ class _ModuleWriter:
             with out.block("else:"):
                 out(f"due = {self.after(node.after, 'a')}")
                 out(f"deadline = {self.after(node.window, 'due')}")
-                out(f"done = latest.get({ident})")
-                with out.block("if done is None or done < a:"):
-                    self.status("status", "due", "deadline", node.lead)
-                    with out.block("if status is not None:"):
-                        reasons = []
-                        if node.when is not None:
-                            reasons.append(f'f"applies because {{{self.const(node.when.text)}}}"')
-                        reasons.append(
-                            f'f"due {{{self.const(str(node.after))}}} after'
-                            f' {{{self.const(node.anchor)}}} {{a.isoformat()}}'
-                            f' (deadline {{deadline.isoformat()}}, window'
-                            f' {{{self.const(str(node.window))}}})"')
-                        reasons.append(f'f"no follow-up \'{{{ident}}}\' recorded since'
-                                       f' {{a.isoformat()}}"')
-                        checklist = self.checklist(node.checklist)
-                        self.action(
-                            id=ident, source="'timing_node'", kind=self.const(node.kind),
-                            title=self.const(node.title), status="status", due_date="due",
-                            deadline="deadline", channel=self.const(node.channel),
-                            severity=self.const(node.severity), category="None",
-                            reference="None",
-                            checklist_id=self.const(node.checklist.id if node.checklist
-                                                    else None),
-                            checklist=checklist, reasons="(" + ", ".join(reasons) + ",)")
+                self.status("status", "due", "deadline", node.lead)
+                with out.block("if status is not None:"):
+                    reasons = []
+                    if node.when is not None:
+                        reasons.append(f'f"applies because {{{self.const(node.when.text)}}}"')
+                    reasons.append(
+                        f'f"due {{{self.const(str(node.after))}}} after'
+                        f' {{{self.const(node.anchor)}}} {{a.isoformat()}}'
+                        f' (deadline {{deadline.isoformat()}}, window'
+                        f' {{{self.const(str(node.window))}}})"')
+                    reasons.append(f'f"no follow-up \'{{{ident}}}\' recorded since'
+                                   f' {{a.isoformat()}}"')
+                    checklist = self.checklist(node.checklist)
+                    self.action(
+                        id=ident, source="'timing_node'", kind=self.const(node.kind),
+                        title=self.const(node.title), status="status", due_date="due",
+                        deadline="deadline", channel=self.const(node.channel),
+                        severity=self.const(node.severity), category="None",
+                        reference="None",
+                        checklist_id=self.const(node.checklist.id if node.checklist
+                                                else None),
+                        checklist=checklist, reasons="(" + ", ".join(reasons) + ",)")
 
     def write_frequency(self) -> None:
         out = self.out
@@ -378,15 +363,13 @@ class _ModuleWriter:
 
     def write_recurring(self, entry: CompiledFrequency) -> None:
         out = self.out
-        out("base = latest_any if latest_any is not None and latest_any > disb else disb")
-        out(f"due = {self.after(entry.every, 'base')}")
+        out(f"due = {self.after(entry.every, 'disb')}")  # no history: counted from disbursement
         out(f"deadline = {self.after(entry.window, 'due')}")
         self.status("status", "due", "deadline", entry.lead)
         with out.block("if status is not None:"):
-            out("since = (f\"latest follow-up {base.isoformat()}\" if base != disb"
-                " else f\"disbursement {base.isoformat()}\")")
             reason = (f'f"tier {{{self.const(entry.tier)}}}: follow up every'
-                      f' {{{self.const(str(entry.every))}}}, counted from {{since}}"')
+                      f' {{{self.const(str(entry.every))}}}, counted from disbursement'
+                      f' {{disb.isoformat()}}"')
             checklist = self.checklist(entry.checklist)
             self.action(
                 id="'frequency'", source="'frequency'", kind="'periodic_follow_up'",
@@ -401,11 +384,10 @@ class _ModuleWriter:
         ident = self.const(rule.id)
         out(f"r = {self.condition(rule.when)}")
         self.record_unknown("r", rule.when, rule.id)
-        applies = self.completion and getattr(rule, "when_unknown", "skip") == "apply"
+        applies = getattr(rule, "when_unknown", "skip") == "apply"
         with out.block("if r or r is None:" if applies else "if r:"):
             if rule.anchor is None:
                 out("a = on")
-                out("floor = disb")
                 self.write_rule_body(rule, ident)
                 return
             out(f"a = {self.names[rule.anchor]}")
@@ -413,55 +395,33 @@ class _ModuleWriter:
                 out(f"_missing_anchor('rule', {ident}, {self.const(rule.anchor)}, findings,"
                     f" None, {self.const(rule.when)})")
             with out.block("else:"):
-                out("floor = a")
                 self.write_rule_body(rule, ident)
 
     def write_rule_body(self, rule: CompiledRule, ident: str) -> None:
+        """A rule that holds for a loan without history: never done, so its cooldown and
+        repeat cannot start yet; required as soon as it holds (upcoming before due)."""
         out = self.out
-        out(f"done = latest.get({ident})")
-        guard = "if True:"
-        if rule.cooldown is not None:
-            guard = f"if done is None or on >= {self.after(rule.cooldown, 'done')}:"
-        with out.block(guard):
-            first_reason = self.condition_reason(rule.when)
-            if self.completion and getattr(rule, "when_unknown", "skip") == "apply":
-                applied = self.const(f"'{rule.when.text}' could not be decided (data missing)"
-                                     " and the rule says `when_unknown: apply`")
-                first_reason = f"({applied} if r is None else {first_reason})"
-
-            def emit(reasons: str) -> None:
-                checklist = self.checklist(rule.checklist)
-                self.action(
-                    id=ident, source="'rule'", kind=self.const(rule.kind),
-                    title=self.const(rule.title), status="status", due_date="due",
-                    deadline="deadline", channel=self.const(rule.channel),
-                    severity=self.const(rule.severity), category=self.const(rule.category),
-                    reference=self.const(rule.reference),
-                    checklist_id=self.const(rule.checklist.id if rule.checklist else None),
-                    checklist=checklist, reasons=reasons)
-
-            with out.block("if done is not None and done >= floor:"):
-                if rule.repeat is None:
-                    out("pass  # completed")
-                else:
-                    out(f"due = {self.after(rule.repeat, 'done')}")
-                    out(f"deadline = {self.after(rule.window, 'due')}")
-                    self.status("status", "due", "deadline", rule.lead)
-                    with out.block("if status is not None:"):
-                        emit(f'({first_reason}, f"last done {{done.isoformat()}}; repeats every'
-                             f' {{{self.const(str(rule.repeat))}}}")')
-            with out.block("else:"):
-                out(f"due = {self.after(rule.after, 'a')}")
-                out(f"deadline = {self.after(rule.window, 'due')}")
-                if self.completion:  # required as soon as it holds: upcoming before due
-                    out("status = 'overdue' if on > deadline else ('due' if on >= due"
-                        " else 'upcoming')")
-                else:
-                    out("status = 'overdue' if on > deadline else 'due'")
-                start = "as_of" if rule.anchor is None else rule.anchor
-                emit(f'({first_reason}, f"due {{{self.const(str(rule.after))}}} after'
-                     f' {{{self.const(start)}}} {{a.isoformat()}} (deadline'
-                     f' {{deadline.isoformat()}})")')
+        first_reason = self.condition_reason(rule.when)
+        if getattr(rule, "when_unknown", "skip") == "apply":
+            applied = self.const(f"'{rule.when.text}' could not be decided (data missing)"
+                                 " and the rule says `when_unknown: apply`")
+            first_reason = f"({applied} if r is None else {first_reason})"
+        out(f"due = {self.after(rule.after, 'a')}")
+        out(f"deadline = {self.after(rule.window, 'due')}")
+        out("status = 'overdue' if on > deadline else ('due' if on >= due else 'upcoming')")
+        start = "as_of" if rule.anchor is None else rule.anchor
+        checklist = self.checklist(rule.checklist)
+        self.action(
+            id=ident, source="'rule'", kind=self.const(rule.kind),
+            title=self.const(rule.title), status="status", due_date="due",
+            deadline="deadline", channel=self.const(rule.channel),
+            severity=self.const(rule.severity), category=self.const(rule.category),
+            reference=self.const(rule.reference),
+            checklist_id=self.const(rule.checklist.id if rule.checklist else None),
+            checklist=checklist,
+            reasons=f'({first_reason}, f"due {{{self.const(str(rule.after))}}} after'
+                    f' {{{self.const(start)}}} {{a.isoformat()}} (deadline'
+                    f' {{deadline.isoformat()}})")')
 
     # -- the fused reader --------------------------------------------------------------------
 
