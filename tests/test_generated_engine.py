@@ -271,7 +271,7 @@ def test_exact_class_shortcuts_return_what_the_coercer_would() -> None:
     for coerce, kind in _EXACT.items():
         for value in samples[kind]:
             assert coerce(value) is value
-    assert snapshots.coerce_date(date.max) is date.max
+    assert snapshots.coerce_date(snapshots.MAX_DATE) is snapshots.MAX_DATE
 
 
 def test_cli_prints_the_generated_source() -> None:

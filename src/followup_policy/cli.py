@@ -1,8 +1,10 @@
 """The ``followup-policy`` command line.
 
 ``main()`` only calls ``sys.exit(run(argv, stdout, stderr))`` so every command is
-testable in-process. Exit codes: 0 ok, 1 a rejected record or failed test case,
-2 usage or load error.
+testable in-process. Exit codes (docs/cli.md): 0 ok, 1 a rejected record or failed
+test case, 2 usage, load error, unreadable input or unwritable output, 3 an internal
+error (a bug: one line on stderr, never a traceback). A broken pipe ends the run
+quietly with the code it had earned so far.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
+from .atomic import atomic_text
+from .batch import describe_internal_error, evaluate_record, record_error
+from .decisions import RecordError
 from .errors import PolicyError, PolicyLoadError, SnapshotError
 from .io import INPUT_FORMATS, ColumnMapping, load_mapping, open_records
 from .loading import yaml_files_under
@@ -33,11 +38,11 @@ from .output import OutputFormat, make_writer
 from .policy import Policy
 from .records import Record, Unreadable
 from .schema_export import policy_json_schema
-from .snapshots import loan_id_of
+from .snapshots import MAX_DATE, MIN_DATE
 
-__all__ = ["main", "run"]
+__all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main", "run"]
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _UsageError(Exception):
@@ -187,9 +192,13 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _iso_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is outside the supported dates {MIN_DATE}..{MAX_DATE}")
+    return value
 
 
 def main() -> None:
@@ -199,6 +208,16 @@ def main() -> None:
     except BrokenPipeError:  # keep the interpreter from complaining at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(code)
+
+
+class _Earned:
+    """The exit code a run has earned so far, for when a broken pipe cuts it short."""
+
+    code = EXIT_OK
+
+
+class _Earning(argparse.Namespace):
+    earned: _Earned
 
 
 def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
@@ -212,14 +231,14 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
     try:
         lang = choose_language(requested)
     except ValueError as exc:
-        stderr.write(f"followup-policy: {exc}\n")
+        _say(stderr, f"followup-policy: {exc}")
         return EXIT_USAGE
     parser = _build_parser()
     localize_parser(parser, lang)
     try:
-        args = parser.parse_args(list(argv))
+        args = parser.parse_args(list(argv), namespace=_Earning())
     except _UsageError as exc:
-        stderr.write(f"{exc}\n")
+        _say(stderr, str(exc))
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
@@ -229,19 +248,36 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
                "test": _test, "analyze": _analyze, "report": _report,
                "forecast": _forecast, "source": _source, "tasks": _tasks,
                "sql": _sql}[args.command]
+    args.earned = _Earned()
     try:
         return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
-        return EXIT_OK
+        return args.earned.code
     except _UsageError as exc:
-        stderr.write(f"{exc}\n")
+        _say(stderr, str(exc))
         return EXIT_USAGE
     except PolicyLoadError as exc:
-        stderr.write("".join(f"{render_issue(issue, lang)}\n" for issue in exc.issues))
+        _say(stderr, "".join(f"{render_issue(issue, lang)}\n" for issue in exc.issues)[:-1])
         return EXIT_USAGE
-    except (PolicyError, OSError, ImportError) as exc:  # ImportError: a missing extra
-        stderr.write(f"followup-policy: {exc}\n")
+    except (PolicyError, OSError, ImportError) as exc:  # unreadable input, unwritable output;
+        _say(stderr, f"followup-policy: {_one_line(exc)}")  # ImportError: a missing extra
         return EXIT_USAGE
+    except Exception as exc:  # a bug: one line, never a traceback
+        _say(stderr, f"followup-policy: {describe_internal_error(exc)}")
+        return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _say(stderr: IO[str], line: str) -> None:
+    """Write a message line; an unwritable stderr (``2>/dev/full``) must not crash the run."""
+    try:
+        stderr.write(line + "\n")
+        stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _policy_files(paths: Sequence[str]) -> Iterator[Path]:
@@ -267,8 +303,10 @@ def _validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[
             continue
         except (PolicyError, OSError) as exc:
             failed = True
-            stdout.write(f"{path}:1:1: {exc}\n")
+            stdout.write(f"{path}:1:1: {_one_line(exc)}\n")
             continue
+        finally:
+            args.earned.code = EXIT_USAGE if failed else EXIT_OK
         stdout.write(f"{path}: ok ({policy.id} {policy.version})\n")
     if failed:
         return EXIT_USAGE
@@ -292,13 +330,11 @@ def _schema(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[st
     return EXIT_OK
 
 
-@contextlib.contextmanager
-def _open_out(name: str | None, default: IO[str]) -> Iterator[IO[str]]:
+def _open_out(name: str | None, default: IO[str]) -> contextlib.AbstractContextManager[IO[str]]:
+    """``default`` for ``-`` or no name; else a file replaced only when the run succeeds."""
     if name is None or name == "-":
-        yield default
-    else:
-        with open(name, "w", encoding="utf-8", newline="") as handle:
-            yield handle
+        return contextlib.nullcontext(default)
+    return atomic_text(name)
 
 
 @contextlib.contextmanager
@@ -338,7 +374,7 @@ class _Progress:
             self._stream.flush()
 
 
-def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:
+def _evaluate(args: _Earning, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:
     from . import load_policy
 
     policy = load_policy(args.policy)
@@ -354,12 +390,20 @@ def _evaluate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin:
         if args.jobs != 1 and out_fmt != "table":
             _evaluate_in_processes(policy, args, source, out, rejects, counts, stderr)
         else:
-            for _, decision in _decisions(policy, source, args.as_of, rejects, counts, stderr):
+            for raw, decision in _decisions(policy, source, args.as_of, rejects, counts,
+                                            stderr, args.earned):
+                try:
+                    writer.write(decision)
+                except OSError:  # the output itself failed (disk full, broken pipe): end it
+                    raise
+                except Exception as exc:  # e.g. text the output encoding cannot hold
+                    _reject_unwritable(rejects, counts, raw, exc)
+                    args.earned.code = EXIT_REJECTED
+                    continue
                 counts["decisions"] += 1
                 counts["actions"] += len(decision.actions)
                 for action in decision.actions:
                     counts[action.status] = counts.get(action.status, 0) + 1
-                writer.write(decision)
         writer.close()
     if args.summary:
         stderr.write(_summary(counts) + "\n")
@@ -404,29 +448,42 @@ def _sql(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str])
 
 
 def _decisions(policy: Policy, records: Iterator[Record | Unreadable], as_of: date | None,
-               rejects: IO[str], counts: dict[str, int],
-               stderr: IO[str]) -> Iterator[tuple[Any, Any]]:
-    """(raw record, decision) for each good record; each bad one goes to ``rejects``."""
+               rejects: IO[str], counts: dict[str, int], stderr: IO[str],
+               earned: _Earned | None = None) -> Iterator[tuple[Any, Any]]:
+    """(raw record, decision) for each good record; each bad one goes to ``rejects``.
+
+    The batch contract: whatever a record holds, it ends as one decision or one
+    reject (:mod:`followup_policy.batch`); only failures of the output streams
+    themselves (``OSError``: disk full, broken pipe) end the run.
+    """
     progress = _Progress(stderr)
     for item in records:
         counts["records"] += 1
         progress.tick(counts["records"])
         if isinstance(item, Unreadable):
             counts["rejected"] += 1
+            if earned is not None:
+                earned.code = EXIT_REJECTED
             _reject(rejects, item.index, item.line, None, item.message)
             continue
-        decision = _evaluate_record(policy, item, as_of, rejects)
-        if decision is None:
+        result = evaluate_record(policy.evaluate, item.data, _as_of_for(item.data, as_of),
+                                 item.index)
+        if isinstance(result, RecordError):
             counts["rejected"] += 1
+            if earned is not None:
+                earned.code = EXIT_REJECTED
+            _reject(rejects, item.index, item.line, result.loan_id, result.message,
+                    result.field)
             continue
-        yield item.data, decision
+        counts["current_index"], counts["current_line"] = item.index, item.line or 0
+        yield item.data, result
     progress.done()
 
 
-def _evaluate_in_processes(policy: Policy, args: argparse.Namespace,
+def _evaluate_in_processes(policy: Policy, args: _Earning,
                            source: Iterator[Record | Unreadable], out: IO[str], rejects: IO[str],
                            counts: dict[str, int], stderr: IO[str]) -> None:
-    from .parallel import evaluate_in_processes
+    from .parallel import Outcome, evaluate_in_processes
 
     progress = _Progress(stderr)
     jobs = args.jobs or os.cpu_count() or 1
@@ -434,16 +491,26 @@ def _evaluate_in_processes(policy: Policy, args: argparse.Namespace,
                                          jobs):
         counts["records"] += 1
         progress.tick(counts["records"])
+        if outcome.reject is None:
+            assert outcome.text is not None
+            try:
+                out.write(outcome.text)
+            except OSError:  # the output itself failed (disk full, broken pipe): end the run
+                raise
+            except Exception as exc:  # e.g. text the output encoding cannot hold
+                index, line, loan_id = outcome.where
+                why = record_error(index, None, exc).message
+                outcome = Outcome(None, reject=(index, line, loan_id,
+                                                f"decision could not be written: {why}", None))
         if outcome.reject is not None:
             counts["rejected"] += 1
+            args.earned.code = EXIT_REJECTED
             _reject(rejects, *outcome.reject)
             continue
         counts["decisions"] += 1
         counts["actions"] += len(outcome.statuses)
         for status in outcome.statuses:
             counts[status] = counts.get(status, 0) + 1
-        assert outcome.text is not None
-        out.write(outcome.text)
     progress.done()
 
 
@@ -457,15 +524,13 @@ def _jobs(text: str) -> int:
     return value
 
 
-def _evaluate_record(policy: Policy, record: Record, as_of: date | None,
-                     rejects: IO[str]) -> Any:
-    data = record.data
-    try:
-        return policy.evaluate(data, as_of=_as_of_for(data, as_of))
-    except SnapshotError as exc:
-        loan_id = exc.loan_id if exc.loan_id is not None else loan_id_of(data)
-        _reject(rejects, record.index, record.line, loan_id, str(exc), exc.field)
-        return None
+def _reject_unwritable(rejects: IO[str], counts: dict[str, int], raw: Any,
+                       exc: Exception) -> None:
+    """The reject for a decision the output could not hold; the run goes on."""
+    counts["rejected"] += 1
+    error = record_error(counts["current_index"], raw, exc)
+    _reject(rejects, counts["current_index"], counts["current_line"] or None, error.loan_id,
+            f"decision could not be written: {error.message}")
 
 
 def _as_of_for(data: Any, as_of: date | None) -> date | None:
@@ -481,7 +546,12 @@ def _as_of_for(data: Any, as_of: date | None) -> date | None:
 def _reject(stream: IO[str], index: int, line: int | None, loan_id: str | None, message: str,
             field: str | None = None) -> None:
     entry = {"index": index, "line": line, "loan_id": loan_id, "field": field, "error": message}
-    stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    text = json.dumps(entry, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # keep the reject writable whatever text it quotes
+        text = json.dumps(entry)
+    stream.write(text + "\n")
 
 
 def _summary(counts: dict[str, int]) -> str:

@@ -3,11 +3,17 @@
 JSONL is the stable machine format: exactly ``Decision.model_dump(mode="json")``.
 CSV has one row per required action (a loan with none still gets one row, so
 every decision is visible); the table is for people reading a terminal.
+
+Each writer writes one decision with a single ``write`` call (or refuses it before
+writing anything), so a decision that cannot be written (text the output encoding
+cannot hold) never leaves half its rows behind: the caller rejects that record and
+goes on. Files are written through :mod:`followup_policy.atomic`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import unicodedata
 from typing import IO, Literal, Protocol
 
@@ -72,12 +78,16 @@ def _rows(decision: Decision) -> list[list[str]]:
 
 class _CsvWriter:
     def __init__(self, stream: IO[str]) -> None:
-        self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow(CSV_COLUMNS)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
         self._stream = stream
+        stream.write(",".join(CSV_COLUMNS) + "\n")
 
     def write(self, decision: Decision) -> None:
+        self._buffer.seek(0)
+        self._buffer.truncate()
         self._writer.writerows(_rows(decision))
+        self._stream.write(self._buffer.getvalue())  # all rows of a decision, or none
 
     def close(self) -> None:
         self._stream.flush()
@@ -103,13 +113,14 @@ class _TableWriter:
         self._rows: list[tuple[str, ...]] = []
 
     def write(self, decision: Decision) -> None:
-        if not decision.actions:
-            self._rows.append((decision.loan_id, decision.tier or "-", "-", "none", "", "", "",
-                               ""))
-        for a in decision.actions:
-            self._rows.append((decision.loan_id, decision.tier or "-", a.id, a.status,
-                               a.due_date.isoformat(), a.deadline.isoformat(), a.channel or "",
-                               a.title))
+        rows: list[tuple[str, ...]] = [
+            (decision.loan_id, decision.tier or "-", a.id, a.status, a.due_date.isoformat(),
+             a.deadline.isoformat(), a.channel or "", a.title) for a in decision.actions]
+        if not rows:
+            rows = [(decision.loan_id, decision.tier or "-", "-", "none", "", "", "", "")]
+        for row in rows:  # refuse now what could not be printed at close
+            "".join(row).encode("utf-8")
+        self._rows.extend(rows)
 
     def close(self) -> None:
         rows = [_TABLE_COLUMNS, *self._rows]

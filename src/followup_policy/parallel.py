@@ -20,7 +20,8 @@ from datetime import date
 from itertools import islice
 from typing import IO, Any
 
-from .errors import SnapshotError
+from .batch import evaluate_record, record_error
+from .decisions import RecordError
 from .output import OutputFormat, make_writer
 from .policy import Policy
 from .records import InputFormat, Record, Unreadable, parse_jsonl_line, read_records
@@ -51,6 +52,8 @@ class Outcome:
     statuses: tuple[str, ...] = ()
     reject: tuple[int, int | None, str | None, str, str | None] | None = None
     """(index, line, loan_id, message, field) of a rejected record."""
+    where: tuple[int, int | None, str | None] = (0, None, None)
+    """(index, line, loan_id) of the record, for a reject the main process may still make."""
 
 
 def work_items(stream: IO[str], fmt: InputFormat) -> Iterator[Line | Record | Unreadable]:
@@ -88,17 +91,26 @@ def _evaluate_chunk(chunk: list[Line | Record | Unreadable]) -> list[Outcome]:
             outcomes.append(Outcome(None, reject=(item.index, item.line, None, item.message,
                                                   None)))
             continue
-        data = item.data
-        try:
-            decision = policy.evaluate(data, as_of=as_of_for(data, as_of))
-        except SnapshotError as exc:
-            loan_id = exc.loan_id if exc.loan_id is not None else loan_id_of(data)
-            outcomes.append(Outcome(None, reject=(item.index, item.line, loan_id, str(exc),
-                                                  exc.field)))
-            continue
-        outcomes.append(Outcome(render(decision),
-                                tuple(action.status for action in decision.actions)))
+        outcomes.append(_outcome(policy, item, as_of_for(item.data, as_of), render))
     return outcomes
+
+
+def _outcome(policy: Policy, item: Record, as_of: date | None,
+             render: Callable[[Any], str]) -> Outcome:
+    """One record's outcome under the batch contract: a decision's text or one reject."""
+    data = item.data
+    result = evaluate_record(policy.evaluate, data, as_of, item.index)
+    if isinstance(result, RecordError):
+        return Outcome(None, reject=(item.index, item.line, result.loan_id, result.message,
+                                     result.field))
+    try:
+        text = render(result)
+    except Exception as exc:  # e.g. a value the output format cannot hold
+        why = record_error(item.index, data, exc).message
+        return Outcome(None, reject=(item.index, item.line, loan_id_of(data),
+                                     f"decision could not be written: {why}", None))
+    return Outcome(text, tuple(action.status for action in result.actions),
+                   where=(item.index, item.line, result.loan_id))
 
 
 class _Buffer:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from .decimals import library_decimals
 from .decisions import ChecklistEntry, Decision, RecordError
 from .durations import Duration
-from .errors import SnapshotError
 from .expressions import Condition, ValueType
 from .schema import PolicyDocument
-from .snapshots import SnapshotReader, loan_id_of
+from .snapshots import SnapshotReader, check_as_of
 
 if TYPE_CHECKING:
     from .engines.generated import GeneratedEngine
@@ -345,13 +345,14 @@ class Policy:
         :class:`SnapshotError` for a snapshot that does not fit ``fields``, and
         ``TypeError`` / ``ValueError`` naming ``as_of`` for an unusable ``as_of``.
         """
-        on = as_of_argument(as_of)
+        on = checked_as_of(as_of)
         if explain:
             return self.explain(snapshot, on)
-        if engine == "generated":
-            return self._generated().evaluate(snapshot, on)
-        if engine == "interpreter":
-            return _interpret(self, self._reader.read(snapshot), on)
+        with library_decimals():
+            if engine == "generated":
+                return self._generated().evaluate(snapshot, on)
+            if engine == "interpreter":
+                return _interpret(self, self._reader.read(snapshot), on)
         raise ValueError(f"engine must be 'generated' or 'interpreter', got {engine!r}")
 
     def explain(self, snapshot: Any, as_of: date | str | None = None) -> Explanation:
@@ -363,7 +364,8 @@ class Policy:
         """
         from .explain import explain
 
-        return explain(self, self._reader.read(snapshot), as_of_argument(as_of))
+        with library_decimals():
+            return explain(self, self._reader.read(snapshot), checked_as_of(as_of))
 
     def evaluate_portfolio(self, loans: Any, follow_ups: Any = None, *,
                            as_of: date | None = None, backend: str = "duckdb",
@@ -385,14 +387,15 @@ class Policy:
     ) -> Iterator[Decision | RecordError]:
         """Evaluate a stream lazily, in input order, one item per input record.
 
-        A bad record yields a :class:`RecordError` instead of raising, so every
-        record ends up in exactly one place; memory stays flat on any input size.
-        A bad ``as_of`` raises at once, before any record is read.
+        A bad record yields a :class:`RecordError` instead of raising, whatever is
+        inside it (see :mod:`followup_policy.batch`), so every record ends up in
+        exactly one place; memory stays flat on any input size. A bad ``as_of``
+        raises at once, before any record is read.
         ``snapshots`` may be a pandas or polars DataFrame (``NaN``/``None``/``NaT``
         are missing, a timestamp at midnight is a date) or what
         :func:`followup_policy.read_snapshots` yields.
         """
-        on = as_of_argument(as_of)
+        on = checked_as_of(as_of)
         if engine == "generated":
             return _records(snapshots, on, self._generated().evaluate)
         if engine == "interpreter":
@@ -406,7 +409,9 @@ class Policy:
 
 
 def _records(snapshots: Iterable[Any], as_of: date | None,
-             evaluate: Any) -> Iterator[Decision | RecordError]:
+             evaluate: Callable[[Any, date | None], Decision]
+             ) -> Iterator[Decision | RecordError]:
+    from .batch import evaluate_record
     from .io import Unreadable, frame_rows, is_frame
 
     rows: Iterable[Any] = frame_rows(snapshots) if is_frame(snapshots) else snapshots
@@ -414,15 +419,12 @@ def _records(snapshots: Iterable[Any], as_of: date | None,
         if isinstance(raw, Unreadable):  # a line of a file that did not parse
             yield RecordError(index=index, message=f"line {raw.line}: {raw.message}")
             continue
-        try:
-            yield evaluate(raw, as_of)
-        except SnapshotError as exc:
-            yield RecordError(
-                index=index,
-                loan_id=exc.loan_id if exc.loan_id is not None else loan_id_of(raw),
-                field=exc.field,
-                message=str(exc),
-            )
+        yield evaluate_record(evaluate, raw, as_of, index)
+
+
+def checked_as_of(value: Any) -> date | None:
+    """:func:`as_of_argument`, also refused outside the dates snapshots may carry."""
+    return check_as_of(as_of_argument(value))
 
 
 def as_of_argument(value: Any) -> date | None:

@@ -1,23 +1,45 @@
 """Reading batch input (JSONL, CSV, JSON) as a stream of numbered records.
 
-A record that cannot even be parsed (a bad JSON line) is yielded as a
-:class:`Unreadable` so the caller can reject it without losing its place:
-every input record ends up in the output or in the rejects.
+A record that cannot even be parsed (a bad JSON line, invalid UTF-8, a JSON
+integer of thousands of digits, nesting deeper than Python can parse, a CSV cell
+over the ``csv`` module's size limit) is yielded as an :class:`Unreadable` so the
+caller can reject it without losing its place: every input record ends up in the
+output or in the rejects. Open files with ``errors="surrogateescape"`` (as
+:func:`open_input` does) so one line of invalid UTF-8 is a reject, not the end of
+the run.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, Literal
 
-__all__ = ["InputFormat", "Record", "Unreadable", "guess_format", "parse_jsonl_line",
-           "read_records"]
+from .errors import PolicyError
+
+__all__ = [
+    "InputFormat",
+    "Record",
+    "Unreadable",
+    "UnreadableInput",
+    "guess_format",
+    "json_problem",
+    "open_input",
+    "parse_jsonl_line",
+    "read_records",
+    "text_input",
+]
 
 InputFormat = Literal["jsonl", "csv", "json"]
+
+
+class UnreadableInput(PolicyError):
+    """The input as a whole cannot be read (e.g. its CSV header row is broken)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +79,58 @@ def read_records(stream: IO[str], fmt: InputFormat) -> Iterator[Record | Unreada
     return _json(stream)
 
 
+def open_input(path: str) -> IO[str]:
+    """Open an input file as UTF-8 (a BOM skipped); invalid bytes survive to be rejected."""
+    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def text_input(stream: IO[str]) -> IO[str]:
+    """``stream`` (e.g. ``sys.stdin``) decoded like :func:`open_input`, if it has bytes under it."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None:
+        return stream
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+# What surrogateescape decoding turns undecodable bytes into.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _undecodable(text: str) -> tuple[str, int] | None:
+    """Why ``text`` is not valid UTF-8, and the offset of the first bad byte; or None."""
+    found = _UNDECODABLE.search(text)
+    if found is None:
+        return None
+    return f"not valid UTF-8 (byte 0x{ord(found.group()) - 0xDC00:02X})", found.start()
+
+
 def _loads(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
+
+
+def json_problem(text: str) -> tuple[Any, str | None, int]:
+    """Parse one JSON text: (value, None, 0) or (None, why not, line of the problem)."""
+    bad = _undecodable(text)
+    if bad is not None:
+        message, offset = bad
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return None, f"{message[:-1]} at column {column})", line
+    try:
+        return _loads(text), None, 0
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg} at column {exc.colno}", exc.lineno
+    except RecursionError:
+        return None, "not readable: JSON nested too deeply", 1
+    except ValueError as exc:  # e.g. an integer over Python's 4,300-digit conversion limit
+        return None, f"not readable: {_first_sentence(exc)}", 1
+
+
+def _first_sentence(exc: Exception) -> str:
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "a JSON integer with too many digits (over 4,300)"
+    return text.split(";")[0][:200]
 
 
 def _jsonl(stream: IO[str]) -> Iterator[Record | Unreadable]:
@@ -72,28 +144,65 @@ def _jsonl(stream: IO[str]) -> Iterator[Record | Unreadable]:
 
 def parse_jsonl_line(index: int, number: int, line: str) -> Record | Unreadable:
     """One non-blank JSONL line (``number`` is 1-based) as a record, or why it is unreadable."""
-    try:
-        return Record(index, number, _loads(line.rstrip("\r\n")))
-    except json.JSONDecodeError as exc:
-        return Unreadable(index, number, f"not valid JSON: {exc.msg} at column {exc.colno}")
+    value, problem, _ = json_problem(line.rstrip("\r\n"))
+    if problem is None:
+        return Record(index, number, value)
+    return Unreadable(index, number, problem)
 
 
 def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    reader = csv.DictReader(stream)
-    line = reader.line_num + 1
-    for index, row in enumerate(reader):
-        if None in row:  # more cells than header columns
-            yield Unreadable(index, line, "row has more cells than the header has columns")
-        else:
-            yield Record(index, line, row)
+    """Like ``csv.DictReader``, but a bad row is an :class:`Unreadable`, not the end."""
+    reader = csv.reader(stream)
+    header: list[str] | None = None
+    index = 0
+    while True:
         line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problem: str | None = _csv_message(exc)
+            row = None
+        else:
+            bad = _undecodable("\x1f".join(row)) if row else None
+            problem = None if bad is None else bad[0]
+        if header is None:  # the header row: without it no row can be read
+            if problem is not None:
+                raise UnreadableInput(f"line {line}: the CSV header row is {problem}")
+            if row:
+                header = row
+            continue
+        if row == []:  # a blank line, as DictReader skips it
+            continue
+        if problem is None and row is not None and len(row) > len(header):
+            problem = "row has more cells than the header has columns"
+        if problem is not None or row is None:
+            yield Unreadable(index, line, problem or "not valid CSV")
+        else:
+            yield Record(index, line, _row_dict(header, row))
+        index += 1
+
+
+def _row_dict(header: list[str], row: list[str]) -> dict[str, str | None]:
+    values: dict[str, str | None] = dict(zip(header, row, strict=False))
+    for name in header[len(row):]:
+        values.setdefault(name, None)
+    return values
+
+
+def _csv_message(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (f"not readable: a cell is longer than {csv.field_size_limit():,} characters"
+                " (Python's csv.field_size_limit)")
+    return f"not valid CSV: {text}"
 
 
 def _json(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    try:
-        data = _loads(stream.read())
-    except json.JSONDecodeError as exc:
-        yield Unreadable(0, exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}")
+    data, problem, line = json_problem(stream.read())
+    if problem is not None:
+        yield Unreadable(0, line, problem)
         return
     items = data if isinstance(data, list) else [data]
     for index, item in enumerate(items):

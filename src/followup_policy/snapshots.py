@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,9 +27,16 @@ from .schema import FieldSpec
 
 __all__ = [
     "BUILTIN_KEYS",
+    "MAX_DATE",
+    "MAX_FOLLOW_UPS",
+    "MAX_NUMBER_DIGITS",
+    "MAX_NUMBER_EXPONENT",
+    "MAX_TEXT_LENGTH",
+    "MIN_DATE",
     "FieldCoercer",
     "FollowUp",
     "SnapshotReader",
+    "check_as_of",
     "coerce_date",
     "loan_id_of",
 ]
@@ -37,6 +45,38 @@ _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 BUILTIN_KEYS = frozenset({"loan_id", "disbursement_date", "as_of", "follow_ups"})
 
 Coerce = Callable[[Any], Any]
+
+# --- Value limits, checked when a snapshot is read -------------------------------------
+# Snapshots are untrusted input (docs/security.md). These bounds keep every later step
+# (calendar arithmetic, decimal arithmetic in conditions, int conversion, error messages)
+# fast and exception-free; the generated coercer mirrors them. To raise one, change it
+# here: they are module constants, not configuration, so every engine agrees.
+
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2999, 12, 31)
+"""Dates a snapshot may carry: the longest duration a policy may write (100 years, see
+``durations``) added to or subtracted from them stays far inside ``date.min..date.max``."""
+
+MAX_NUMBER_DIGITS = 100
+"""Significant digits of a number (a whole number has at most this many digits)."""
+
+MAX_NUMBER_EXPONENT = 100
+"""A number's magnitude: its adjusted exponent lies in ``-100..100`` (1e-100 to 9.9e100)."""
+
+MAX_TEXT_LENGTH = 10_000
+"""Characters in one text value (loan id, enum value, a number or date written as text)."""
+
+MAX_FOLLOW_UPS = 10_000
+"""Entries in one loan's follow-up history."""
+
+MAX_FOLLOW_UPS_TEXT = 2_000_000
+"""Characters of a follow-up history given as JSON text (a CSV cell)."""
+
+_INT_BOUND = 10**MAX_NUMBER_DIGITS
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 60
+_SHOW.maxlevel = 2
 
 
 class _Bad(ValueError):
@@ -121,9 +161,46 @@ def loan_id_of(raw: Any) -> str | None:
     """The loan id of a raw record, if it has a usable one (for reporting a bad record)."""
     if isinstance(raw, Mapping):
         value = raw.get("loan_id")
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if isinstance(value, str) and _text_problem(value) is None:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < _INT_BOUND:
             return str(value)
     return None
+
+
+def show_value(value: Any) -> str:
+    """A short, safe ``repr`` of an untrusted value for an error message."""
+    if isinstance(value, int) and abs(value) >= _INT_BOUND:
+        return f"a whole number of {value.bit_length()} bits"
+    try:
+        return _SHOW.repr(value)
+    except Exception:  # a value whose repr fails or explodes
+        return f"a {type(value).__name__}"
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a text value cannot be used, or None: too long, or not valid Unicode."""
+    if len(value) > MAX_TEXT_LENGTH:
+        return f"text longer than {MAX_TEXT_LENGTH:,} characters ({len(value):,})"
+    if _SURROGATE.search(value):
+        return "text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _checked_text(value: str) -> str:
+    problem = _text_problem(value)
+    if problem is not None:
+        raise _Bad(f"expected text, got {problem}")
+    return value
+
+
+def check_as_of(as_of: date | None) -> date | None:
+    """The ``as_of`` a caller passed, refused (``ValueError``) if the calendar arithmetic
+    cannot reach it."""
+    if as_of is not None and not MIN_DATE <= as_of <= MAX_DATE:
+        raise ValueError(f"as_of {as_of.isoformat()} is outside the supported dates"
+                         f" {MIN_DATE.isoformat()}..{MAX_DATE.isoformat()}")
+    return as_of
 
 
 def _is_blank(value: Any) -> bool:
@@ -141,10 +218,12 @@ def _loan_id(data: Mapping[str, Any]) -> str:
     if not isinstance(value, str | int):
         value = plain_value(value)  # e.g. a numpy int64 from a DataFrame
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise SnapshotError(
-            f"loan_id must be text or a whole number, got {value!r}", field="loan_id", value=value
-        )
-    return str(value)
+        raise SnapshotError(f"loan_id must be text or a whole number, got {show_value(value)}",
+                            field="loan_id", value=value)
+    try:
+        return _checked_text(value) if isinstance(value, str) else str(_checked_int(value))
+    except _Bad as exc:
+        raise SnapshotError(f"loan_id: {exc}", field="loan_id", value=value) from None
 
 
 def _header_hint(data: Mapping[str, Any]) -> str:
@@ -176,7 +255,8 @@ def _checked(loan_id: str, name: str, value: Any, coerce: Coerce) -> Any:
             with contextlib.suppress(_Bad):
                 return coerce(plain)
         raise SnapshotError(
-            f"field '{name}': {exc} (got {value!r})", loan_id=loan_id, field=name, value=value
+            f"field '{name}': {exc} (got {show_value(value)})", loan_id=loan_id, field=name,
+            value=value,
         ) from None
 
 
@@ -185,16 +265,41 @@ def coerce_date(value: Any) -> date:
     if isinstance(value, datetime):
         raise _Bad("expected a date, not a date and time")
     if isinstance(value, date):
-        return value
-    if isinstance(value, str):
+        return _checked_date(value)
+    if isinstance(value, str) and len(value) <= MAX_TEXT_LENGTH:
         text = value.strip()
-        try:
-            if _ISO_DATE.match(text):  # fromisoformat takes more forms on 3.11+; be strict
-                return date.fromisoformat(text)
-        except ValueError:
-            pass
-        raise _Bad("expected a date as YYYY-MM-DD")
+        parsed: date | None = None
+        if _ISO_DATE.match(text):  # fromisoformat takes more forms on 3.11+; be strict
+            with contextlib.suppress(ValueError):
+                parsed = date.fromisoformat(text)
+        if parsed is not None:
+            return _checked_date(parsed)
     raise _Bad("expected a date as YYYY-MM-DD")
+
+
+def _checked_date(value: date) -> date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise _Bad(f"expected a date from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}")
+    return value
+
+
+def _checked_int(value: int) -> int:
+    if abs(value) >= _INT_BOUND:
+        raise _Bad(f"expected a number of at most {MAX_NUMBER_DIGITS} digits")
+    return value
+
+
+def _checked_number(value: Decimal) -> Decimal:
+    """Finite, at most MAX_NUMBER_DIGITS digits, magnitude within 1e±MAX_NUMBER_EXPONENT."""
+    if not value.is_finite():
+        raise _Bad("expected a finite number")
+    digits = value.as_tuple().digits
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise _Bad(f"expected a number of at most {MAX_NUMBER_DIGITS} significant digits")
+    if abs(value.adjusted()) > MAX_NUMBER_EXPONENT:
+        raise _Bad(f"expected a number between 1e-{MAX_NUMBER_EXPONENT} and"
+                   f" 1e{MAX_NUMBER_EXPONENT} in size")
+    return value
 
 
 def _coerce_decimal(value: Any) -> Decimal:
@@ -203,24 +308,22 @@ def _coerce_decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
-        result = Decimal(value)
+        result = Decimal(_checked_int(value))
     elif isinstance(value, float):
         result = Decimal(repr(value))  # the shortest text that round-trips: 0.3 -> 0.3
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value) <= MAX_TEXT_LENGTH:
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
             raise _Bad("expected a number") from None
     else:
         raise _Bad("expected a number")
-    if not result.is_finite():
-        raise _Bad("expected a finite number")
-    return result
+    return _checked_number(result)
 
 
 def _coerce_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return _checked_int(value)
     number = _coerce_decimal(value)
     if number != number.to_integral_value():
         raise _Bad("expected a whole number")
@@ -237,7 +340,7 @@ def _coerce_bool(value: Any) -> bool:
 
 def _coerce_string(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return _checked_text(value)
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
     raise _Bad("expected text")
@@ -299,8 +402,10 @@ def _follow_ups(raw: Any, loan_id: str) -> tuple[FollowUp, ...]:
         return ()
     if isinstance(raw, str):  # a CSV cell carries the history as JSON
         try:
+            if len(raw) > MAX_FOLLOW_UPS_TEXT:
+                raise ValueError("too long")
             raw = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # bad JSON, huge integers, deep nesting
             raise SnapshotError(
                 "field 'follow_ups': expected a JSON list of {action, date} entries",
                 loan_id=loan_id, field="follow_ups", value=raw,
@@ -309,6 +414,11 @@ def _follow_ups(raw: Any, loan_id: str) -> tuple[FollowUp, ...]:
         raise SnapshotError(
             "field 'follow_ups': expected a list of {action, date} entries",
             loan_id=loan_id, field="follow_ups", value=raw,
+        )
+    if len(raw) > MAX_FOLLOW_UPS:
+        raise SnapshotError(
+            f"field 'follow_ups': more than {MAX_FOLLOW_UPS:,} entries ({len(raw):,})",
+            loan_id=loan_id, field="follow_ups", value=None,
         )
     return tuple(_follow_up(entry, index, loan_id) for index, entry in enumerate(raw))
 
@@ -325,7 +435,7 @@ def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
             loan_id=loan_id, field=where, value=entry,
         )
     action = entry.get("action")
-    if _is_blank(action) or not isinstance(action, str):
+    if _is_blank(action) or not isinstance(action, str) or _text_problem(action):
         raise SnapshotError(
             f"field '{where}.action': expected the id of a node or rule",
             loan_id=loan_id, field=f"{where}.action", value=action,
@@ -336,6 +446,17 @@ def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
     return FollowUp(
         action,
         when,
-        None if channel is None else str(channel),
-        None if outcome is None else str(outcome),
+        None if channel is None else _checked(loan_id, f"{where}.channel", channel, _loose_text),
+        None if outcome is None else _checked(loan_id, f"{where}.outcome", outcome, _loose_text),
     )
+
+
+def _loose_text(value: Any) -> str:
+    """Text, or a scalar written as text (``True``, ``3``), as the history has always taken."""
+    if isinstance(value, str):
+        return _checked_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_checked_int(value))
+    if isinstance(value, bool | float | Decimal):
+        return _checked_text(str(value))
+    raise _Bad("expected text")

@@ -40,6 +40,7 @@ from typing import IO, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .atomic import atomic_bytes
 from .decisions import Action, Decision
 from .errors import Issue, Location, PolicyError, PolicyLoadError, SnapshotError, did_you_mean
 from .explain import ExplainedElement, Explanation
@@ -1254,7 +1255,8 @@ def write_junit(report: TestReport, path: str | os.PathLike[str]) -> None:
         out = ET.SubElement(element, "system-out")
         out.text = format_coverage(coverage)
     ET.indent(root)
-    ET.ElementTree(root).write(os.fspath(path), encoding="utf-8", xml_declaration=True)
+    with atomic_bytes(path) as handle:
+        ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
 
 
 def run_test_command(paths: Sequence[str], junit: str | None, stdout: IO[str],

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, Literal, get_args
 
-from ..records import Record, Unreadable
+from ..records import Record, Unreadable, json_problem
 from .encodings import SAMPLE_BYTES, detect_encoding, normal_encoding
 from .errors import InputError
 from .mapping import ColumnMapping
@@ -173,18 +173,17 @@ def _jsonl_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        try:
-            yield Record(index, number, _loads(line.removeprefix("\ufeff").rstrip("\r\n")))
-        except json.JSONDecodeError as exc:
-            yield Unreadable(index, number, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        # huge integers and deep nesting are one reject, not the end of the run
+        value, problem, _ = json_problem(line.removeprefix("\ufeff").rstrip("\r\n"))
+        yield Record(index, number, value) if problem is None else Unreadable(index, number,
+                                                                             problem)
         index += 1
 
 
 def _json_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    try:
-        data = _loads(stream.read().removeprefix("\ufeff"))
-    except json.JSONDecodeError as exc:
-        yield Unreadable(0, exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}")
+    data, problem, line = json_problem(stream.read().removeprefix("\ufeff"))
+    if problem is not None:
+        yield Unreadable(0, line, problem)
         return
     items = data if isinstance(data, list) else [data]
     for index, item in enumerate(items):

@@ -64,10 +64,13 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+_MAX_EXPONENT = 100  # snapshots.MAX_NUMBER_EXPONENT (not imported: snapshots imports this module)
+
+
 def _shortest(value: Decimal) -> Decimal:
     """The same number without trailing zeros (``0.1300`` -> ``0.13``, ``100.00`` -> ``100``)."""
-    if not value.is_finite():
-        return value
+    if not value.is_finite() or abs(value.adjusted()) > _MAX_EXPONENT:
+        return value  # the snapshot reader refuses it, naming its limit
     short = value.normalize()
     exponent = short.as_tuple().exponent
     return short.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else short

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +98,10 @@ class _ModuleWriter:
             ("_read", policy._reader.read), ("_follow_ups", snapshots._follow_ups),
             ("_iso_date", _iso_date), ("_order", evaluation._action_order),
             ("_with_history", _WithHistory(policy)),
+            # the reader's value limits, so the fast paths below take only what it takes
+            ("_MIN_DATE", snapshots.MIN_DATE), ("_MAX_DATE", snapshots.MAX_DATE),
+            ("_INT_BOUND", 10**snapshots.MAX_NUMBER_DIGITS),
+            ("_MAX_TEXT", snapshots.MAX_TEXT_LENGTH),
         ):
             self.k.helper(name, value)
 
@@ -432,17 +435,18 @@ class _ModuleWriter:
                 with out.block("try:"):
                     out("get = raw.get")
                     out("x = get('loan_id')")
-                    with out.block("if x.__class__ is str and x.strip():"):
+                    # ASCII text cannot hold a lone surrogate; other text: the reader decides
+                    with out.block("if x.__class__ is str and x.strip() and x.isascii()"
+                                   " and len(x) <= _MAX_TEXT:"):
                         out("loan_id = x")
-                    with out.block("elif x.__class__ is int:"):
+                    with out.block("elif x.__class__ is int and -_INT_BOUND < x < _INT_BOUND:"):
                         out("loan_id = str(x)")
                     with out.block("else:"):
                         out("raise LookupError")
                     out("x = get('disbursement_date')")
-                    out("disb = x if x.__class__ is _date else _iso_date(x)")
+                    out(f"disb = {_DATE_FAST} else _iso_date(x)")
                     out("x = get('as_of')")
-                    out("snap_as_of = None if x is None else"
-                        " (x if x.__class__ is _date else _iso_date(x))")
+                    out(f"snap_as_of = None if x is None else ({_DATE_FAST} else _iso_date(x))")
                     for coercer in self.coercers:
                         self.write_field(coercer)
                     out("x = get('follow_ups')")
@@ -472,16 +476,21 @@ class _ModuleWriter:
         with out.block("else:"):
             exact = _EXACT.get(coercer.coerce)
             if coercer.coerce is snapshots.coerce_date:
-                out(f"{local} = x if x.__class__ is _date else _iso_date(x)")
-            elif coercer.coerce is snapshots._coerce_decimal:
-                decimal = self.k.helper("_Decimal", Decimal)
-                out(f"{local} = x if x.__class__ is {decimal} and x.is_finite() else {coerce}(x)")
+                out(f"{local} = {_DATE_FAST} else _iso_date(x)")
+            elif coercer.coerce is snapshots._coerce_int:
+                out(f"{local} = x if x.__class__ is int and -_INT_BOUND < x < _INT_BOUND"
+                    f" else {coerce}(x)")
+            elif coercer.coerce is snapshots._coerce_string:
+                out(f"{local} = x if x.__class__ is str and x.isascii() and len(x) <= _MAX_TEXT"
+                    f" else {coerce}(x)")
             elif exact is not None:
                 out(f"{local} = x if x.__class__ is {self.k.helper('_' + exact.__name__, exact)}"
                     f" else {coerce}(x)")
             else:
                 out(f"{local} = {coerce}(x)")
 
+
+_DATE_FAST = "x if x.__class__ is _date and _MIN_DATE <= x <= _MAX_DATE"
 
 _EXACT: Mapping[Callable[[Any], Any], type] = {
     snapshots._coerce_int: int,
