@@ -179,6 +179,7 @@ def test_results_do_not_depend_on_the_callers_decimal_context() -> None:
                  homes_owned_in_city=1, declared_home_order=1, credit_score=650)
     expected = policy.evaluate(loan, as_of=date(2026, 11, 28))
     assert expected.tier == "关注"
+    decimal.getcontext().clear_flags()
     with decimal.localcontext() as context:
         context.prec = 3
         context.traps[decimal.Inexact] = True
