@@ -23,7 +23,7 @@ BAD = '{"loan_id": "BAD", "disbursement_date": "9999-12-31", "loan_type": "resid
 
 
 def test_an_internal_error_exits_3_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken() -> object:
+    def broken(**_: object) -> object:
         raise KeyError("a bug\nover two lines")
 
     monkeypatch.setattr(cli, "policy_json_schema", broken)

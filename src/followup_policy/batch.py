@@ -56,4 +56,4 @@ def describe_internal_error(exc: BaseException) -> str:
     name = type(exc).__name__
     text = f"{name}: {detail}" if detail else name
     return (f"internal error ({text}); this is a bug in followup-policy, please report it"
-            " with the policy and the record")
+            " with the policy and the input that caused it")
