@@ -179,7 +179,6 @@ def test_results_do_not_depend_on_the_callers_decimal_context() -> None:
                  homes_owned_in_city=1, declared_home_order=1, credit_score=650)
     expected = policy.evaluate(loan, as_of=date(2026, 11, 28))
     assert expected.tier == "关注"
-    decimal.getcontext().clear_flags()
     with decimal.localcontext() as context:
         context.prec = 3
         context.traps[decimal.Inexact] = True
@@ -211,10 +210,11 @@ _RECORD = st.dictionaries(st.sampled_from(_FIELDS), _JSON, max_size=len(_FIELDS)
 def test_fuzz_evaluate_many_one_result_per_record_quickly(records: list[dict[str, Any]]
                                                          ) -> None:
     results = []
+    started = time.monotonic()
     for result in _HEAD.evaluate_many(records, as_of=date(2026, 11, 28)):
-        started = time.monotonic()
+        assert time.monotonic() - started < 1  # this one record's evaluation
         results.append(result)
-        assert time.monotonic() - started < 1
+        started = time.monotonic()
     assert [r.index for r in results if isinstance(r, RecordError)] == [
         i for i, r in enumerate(results) if isinstance(r, RecordError)]
     assert len(results) == len(records)
@@ -223,7 +223,20 @@ def test_fuzz_evaluate_many_one_result_per_record_quickly(records: list[dict[str
             assert "internal error" not in result.message, result.message
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_LOAD_SECONDS: list[float] = []
+
+
+def _cli_load_seconds() -> float:
+    """How long a CLI run of one good record takes here (load + first use), with slack."""
+    if not _LOAD_SECONDS:
+        started = time.monotonic()
+        run(["evaluate", "--policy", str(HEAD_OFFICE), "--as-of", "2026-11-28", "-"],
+            io.StringIO(), io.StringIO(), io.StringIO(json.dumps(_good()) + "\n"))
+        _LOAD_SECONDS.append(2 * (time.monotonic() - started) + 1)
+    return _LOAD_SECONDS[0]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_RECORD, min_size=1, max_size=4))
 def test_fuzz_cli_one_output_line_per_record(records: list[dict[str, Any]]) -> None:
     lines = [json.dumps(r, default=str) for r in records]
@@ -231,7 +244,8 @@ def test_fuzz_cli_one_output_line_per_record(records: list[dict[str, Any]]) -> N
     started = time.monotonic()
     code = run(["evaluate", "--policy", str(HEAD_OFFICE), "--as-of", "2026-11-28", "-"],
                out, err, io.StringIO("\n".join(lines) + "\n"))
-    assert time.monotonic() - started < len(records)
+    # loading the policy is most of a run; each record may add at most a second
+    assert time.monotonic() - started < _cli_load_seconds() + len(records)
     decisions = out.getvalue().splitlines()
     rejects = [json.loads(line) for line in err.getvalue().splitlines()]
     assert len(decisions) + len(rejects) == len(records)

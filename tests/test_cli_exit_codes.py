@@ -80,8 +80,9 @@ def test_stderr_on_dev_full_is_exit_2_and_keeps_the_previous_output(tmp_path: Pa
                                  input=(BAD * 3).encode(), stderr=full, check=False)
     assert process.returncode == EXIT_USAGE  # the rejects could not be written
     assert target.read_text(encoding="utf-8") == "previous\n"
+    some = "".join(PORTFOLIO.read_text(encoding="utf-8").splitlines(keepends=True)[:50])
     with open("/dev/full", "w", encoding="utf-8") as full:
-        process = subprocess.run([*CLI, *EVALUATE, str(PORTFOLIO), "-o", str(target)],
-                                 env=ENV, stderr=full, check=False)
+        process = subprocess.run([*CLI, *EVALUATE, "-", "-o", str(target)], env=ENV,
+                                 input=some.encode(), stderr=full, check=False)
     assert process.returncode == EXIT_OK  # nothing needed stderr
-    assert len(target.read_text(encoding="utf-8").splitlines()) == 3000
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 50
