@@ -417,7 +417,7 @@ def _engine(args: argparse.Namespace) -> str:
     return choose_engine(args.engine, args.input_format or guess_format(args.input))
 
 
-def _evaluate_portfolio(args: argparse.Namespace, policy: Policy, stdout: IO[str],
+def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
                         stderr: IO[str], stdin: IO[str]) -> int:
     """The portfolio engine, or per loan (saying why) when it cannot run this policy."""
     from .engines.portfolio.command import evaluate_command, portfolio_refusal
