@@ -251,3 +251,32 @@ def test_fuzz_cli_one_output_line_per_record(records: list[dict[str, Any]]) -> N
     assert len(decisions) + len(rejects) == len(records)
     assert code == (1 if rejects else 0)
     assert all("internal error" not in r["error"] for r in rejects)
+
+
+def test_jobs_hold_the_batch_contract_like_one_process(tmp_path: Path) -> None:
+    """--jobs parses JSONL lines in the workers: unreadable lines and records beyond the
+    value limits are the same rejects there, and nothing is lost."""
+    lines = [json.dumps(_good(f"L{i}")).encode() for i in range(40)]
+    lines[3] = json.dumps(_good("BAD1", disbursement_date="9999-12-31")).encode()
+    lines[9] = b'{"loan_id": 1' + b"1" * 5_000 + b"}"
+    lines[15] = b"[" * 100_000
+    lines[30] = (b'{"loan_id": "BAD2", "disbursement_date": "2026-01-01", '
+                 b'"loan_type": "residential", "monthly_income": 1e-999999}')
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+
+    def evaluate(*extra: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["evaluate", "--policy", str(HEAD_OFFICE), "--as-of", "2026-11-28",
+                    *extra, str(source)], out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    single = evaluate()
+    assert evaluate("--jobs", "2") == single
+    code, out, err = single
+    assert code == 1
+    assert len(out.splitlines()) == 36
+    rejects = [json.loads(line) for line in err.splitlines()]
+    assert [(r["line"], r["loan_id"]) for r in rejects] == [
+        (4, "BAD1"), (10, None), (16, None), (31, "BAD2")]
+    assert "4,300" in rejects[1]["error"] and "nested" in rejects[2]["error"]
