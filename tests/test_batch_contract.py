@@ -43,6 +43,8 @@ BAD_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     ("lone surrogate loan id", _good("\ud800"), "loan_id"),
     ("CPU bomb int", _good("C", days_past_due=Decimal("1e999999999")), "days_past_due"),
     ("huge Python int", _good("H", days_past_due=10**5000), "days_past_due"),
+    ("52-digit whole number in an enum", _good("W", loan_type=Decimal("4.608774452722239e+51")),
+     "loan_type"),
     ("surrogate in enum", _good("E", property_use="\udcff"), "property_use"),
     ("deep list in a field", _good("N", credit_score=[[[[[[[[1]]]]]]]]), "credit_score"),
     ("huge text", _good("T", property_use="x" * 1_000_000), "property_use"),

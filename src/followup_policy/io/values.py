@@ -73,4 +73,5 @@ def _shortest(value: Decimal) -> Decimal:
         return value  # the snapshot reader refuses it, naming its limit
     short = value.normalize()
     exponent = short.as_tuple().exponent
-    return short.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else short
+    # Decimal(int(...)) is exact; quantize would trap on more digits than the context holds
+    return Decimal(int(short)) if isinstance(exponent, int) and exponent > 0 else short
