@@ -463,6 +463,45 @@ GUARDRAILS: list[tuple[str, str, tuple[str, tuple[str, ...]], str]] = [
           正常: {checklist: null}  #<
         """, ("head_office.yaml", ("frequency", "正常", "checklist")),
      "may not drop the inherited checklist 'standard_call'"),
+    # what counts as done (SPEC 5.1): no weaker channel, no wider completes_with
+    ("node_channel_weaker", """
+        timing_nodes:
+          - id: m6_site
+            channel: robot_call  #<
+        """, ("head_office.yaml", ("timing_nodes", "m6_site", "channel")),
+     "channel robot_call is not as strong as the inherited site_visit"),
+    ("frequency_channel_weaker", """
+        frequency:
+          损失: {channel: phone}  #<
+        """, ("head_office.yaml", ("frequency", "损失", "channel")),
+     "channel phone is not as strong as the inherited site_visit"),
+    ("rule_channel_removed", """
+        rules:
+          - id: 律师函
+            action: {channel: null}  #<
+        """, ("head_office.yaml", ("rules", "律师函", "action", "channel")),
+     "`channel: null` would accept any channel, looser than the inherited letter"),
+    ("completes_with_widened", """
+        timing_nodes:
+          - id: m3
+            completes_with: [robot_call]  #<
+        """, ("head_office.yaml", ("timing_nodes", "m3", "channel")),
+     "completes_with [robot_call] lets an entry through robot_call, video_call complete it"),
+    ("channel_order_raised", """
+        channels:
+          robot_call: {covers: [phone]}  #<
+        """, ("head_office.yaml", ("policy",)),
+     "covering 'phone' ranks robot_call above the inherited built-in order"),
+    ("own_channel_covers_an_inherited_one", """
+        channels:
+          上门核查: {title: 上门核查, covers: [site_visit]}  #<
+        """, ("head_office.yaml", ("policy",)),
+     "a channel the branch adds may not cover the inherited channel 'site_visit'"),
+    ("completing_outcome_added", """
+        outcomes:
+          promised_to_pay: {title: 承诺还款, completes: true}  #<
+        """, ("head_office.yaml", ("policy",)),
+     "`completes: true` on an outcome the branch adds would let it complete every inherited"),
 ]
 
 
@@ -490,6 +529,152 @@ def test_guardrail_names_the_branch_and_the_inherited_location(
     assert f"{branch}:{line}:" in shown
     assert f"{expected.file}:{expected.line}:{expected.column}" in shown
     assert expected.file.endswith(parent_name)
+
+
+# A head office that declares its own channel, outcome, escalation and fail-safe unknowns.
+COMPLETION_PARENT = """\
+policy: {id: ho, title: 总行, version: "1"}
+channels:
+  legal: {title: 法务催收, covers: [letter]}
+outcomes:
+  voicemail: {title: 语音信箱, completes: false}
+fields:
+  credit_score: {type: int}
+risk_tiers:
+  - {tier: 关注, when: credit_score < 600, when_unknown: apply}
+  - {tier: 正常}
+frequency:
+  关注: {every: 1 month, channel: phone}
+  正常: {every: 1 year, channel: robot_call}
+timing_nodes:
+  - id: m3
+    title: 三个月回访
+    after: 3 months
+    channel: phone
+    escalate_after: 3
+    escalation: {title: 失联处置, channel: site_visit, after: 3 days, window: 7 days}
+rules:
+  - id: low_score
+    when: credit_score < 500
+    when_unknown: apply
+    action: {kind: review, after: 10 days, channel: letter}
+"""
+
+COMPLETION_GUARDRAILS: list[tuple[str, str, tuple[str | int, ...], str]] = [
+    ("escalate_after_later", """
+        timing_nodes:
+          - id: m3
+            escalate_after: 5  #<
+        """, ("timing_nodes", "m3", "escalate_after"),
+     "escalate_after 5 is later than the inherited 3"),
+    ("escalate_after_removed", """
+        timing_nodes:
+          - id: m3
+            escalate_after: null  #<
+        """, ("timing_nodes", "m3", "escalate_after"),
+     "`escalate_after: null` removes the inherited escalation after 3 failed attempts"),
+    ("escalation_removed", """
+        timing_nodes:
+          - id: m3
+            escalation: null  #<
+        """, ("timing_nodes", "m3", "escalation"),
+     "`escalation: null` removes the inherited escalation"),
+    ("escalation_delayed", """
+        timing_nodes:
+          - id: m3
+            escalation: {after: 10 days}  #<
+        """, ("timing_nodes", "m3", "escalation", "after"),
+     "timing node 'm3' escalation: after 10 days loosens the inherited 3 days"),
+    ("escalation_channel_weaker", """
+        timing_nodes:
+          - id: m3
+            escalation: {channel: phone}  #<
+        """, ("timing_nodes", "m3", "escalation", "channel"),
+     "timing node 'm3' escalation: channel phone is not as strong as the inherited site_visit"),
+    ("rule_when_unknown_skip", """
+        rules:
+          - id: low_score
+            when_unknown: skip  #<
+        """, ("rules", "low_score", "when_unknown"),
+     "`when_unknown: skip` changes the inherited `when_unknown: apply`"),
+    ("tier_when_unknown_changed", """
+        risk_tiers:
+          - {tier: 关注, when_unknown: skip}  #<
+        """, ("risk_tiers", "关注", "when_unknown"),
+     "may not change which tier a loan with unknown data lands in"),
+    ("failed_outcome_made_completing", """
+        outcomes:
+          voicemail: {completes: true}  #<
+        """, ("outcomes", "voicemail"),
+     "`completes: true` changes the inherited `completes: false`"),
+    ("declared_channel_ranked_higher", """
+        channels:
+          legal: {covers: [letter, phone]}  #<
+        """, ("channels", "legal"),
+     "covering 'phone' ranks legal above the inherited order"),
+    ("rule_action_channel_weaker", """
+        rules:
+          - id: low_score
+            action: {channel: sms}  #<
+        """, ("rules", "low_score", "action", "channel"),
+     "channel sms is not as strong as the inherited letter"),
+]
+
+
+def _completion_branch(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "ho.yaml").write_text(COMPLETION_PARENT, encoding="utf-8")
+    return write_branch(tmp_path, body, name="branch.yaml", extends="ho.yaml")
+
+
+@pytest.mark.parametrize(("body", "path", "fragment"), [case[1:] for case in
+                                                        COMPLETION_GUARDRAILS],
+                         ids=[case[0] for case in COMPLETION_GUARDRAILS])
+def test_completion_guardrail_names_the_branch_and_the_inherited_location(
+        tmp_path: Path, body: str, path: tuple[str | int, ...], fragment: str) -> None:
+    branch = _completion_branch(tmp_path, body)
+    line = next(n for n, t in enumerate(branch.read_text(encoding="utf-8").splitlines(), 1)
+                if t.endswith("#<"))
+    expected = origin_of(read_policy_tree(tmp_path / "ho.yaml"), path)
+    error = load_error(branch)
+    (issue,) = [i for i in error.issues if i.related is not None]
+    assert (issue.file, issue.line, issue.related) == (str(branch), line, expected)
+    assert fragment in issue.message, issue.message
+
+
+def test_completion_may_be_tightened(tmp_path: Path) -> None:
+    branch = _completion_branch(tmp_path, """\
+        channels:
+          legal: {covers: []}
+          上门核查: {title: 上门核查}
+          site_visit: {covers: [上门核查]}
+        outcomes:
+          voicemail: {completes: false}
+          busy: {title: 占线, completes: false}
+        risk_tiers:
+          - {tier: 关注, when_unknown: apply}
+        timing_nodes:
+          - id: m3
+            channel: site_visit
+            escalate_after: 2
+            escalation: {after: 1 day, window: 3 days, severity: critical}
+        frequency:
+          正常: {channel: phone, completes_with: [in_branch], escalate_after: 4,
+                 escalation: {title: 失联处置, channel: site_visit}}
+        rules:
+          - {id: low_score, when_unknown: apply}
+        """)
+    policy = fp.load_policy(branch)
+    m3 = next(n for n in policy.parts.nodes if n.id == "m3")
+    escalation = m3.completion.escalation
+    assert escalation is not None
+    assert (m3.completion.escalate_after, str(escalation.after), escalation.title,
+            escalation.severity) == (2, "1 day", "失联处置", "critical")
+    assert m3.completion.channels == {"site_visit"}
+    loan = {"loan_id": "L1", "disbursement_date": "2026-01-31", "credit_score": 700,
+            "follow_ups": [reached("m3", "2026-04-30", channel="phone")]}
+    action = policy.evaluate(loan, as_of=date(2026, 5, 1)).action("m3")
+    assert action is not None  # a phone call no longer completes the branch's site visit
+    assert policy.parts.outcomes["busy"].completes is False
 
 
 def test_every_violation_is_reported_at_once(office: Path) -> None:

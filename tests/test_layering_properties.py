@@ -1,10 +1,11 @@
 """Property: a branch that only tightens never requires less than its head office.
 
 For random overlays that shorten ``after``/``window``/``every``/``cooldown``/
-``repeat``, lengthen ``lead``, raise severities and add nodes, rules and
-checklist items, every action the head office requires for a snapshot is also
-required by the branch, with the same id and a deadline no later. Such overlays
-must also pass every guardrail.
+``repeat``, lengthen ``lead``, raise severities, require channels at least as
+strong (SPEC 5.1) and add nodes, rules and checklist items, every action the head
+office requires for a snapshot is also required by the branch, with the same id
+and a deadline no later. Such overlays must also pass every guardrail; and an
+overlay that lets a weaker channel complete an inherited action is always refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import followup_policy as fp
+from followup_policy.completion import BUILTIN_CHANNEL_COVERS, accepted_channels, channel_completes
 from followup_policy.durations import Duration, parse_duration
 from followup_policy.loading import read_yaml_file, to_plain
 from followup_policy.schema import SEVERITIES
@@ -52,6 +54,21 @@ def _longer(current: Duration) -> st.SearchStrategy[str]:
                             and d.max_days <= 120])
 
 
+_ORDER = channel_completes({})
+
+
+def _accepted(channel: str, widen: tuple[str, ...] = ()) -> frozenset[str]:
+    found = accepted_channels(channel, widen, _ORDER)
+    assert found is not None
+    return found
+
+
+def _at_least_as_strong(channel: str) -> st.SearchStrategy[str]:
+    """A built-in channel whose entries complete no more than ``channel``'s accepted set."""
+    return st.sampled_from([c for c in BUILTIN_CHANNEL_COVERS
+                            if _accepted(c) <= _accepted(channel)])
+
+
 def _higher(severity: str) -> st.SearchStrategy[str]:
     return st.sampled_from(SEVERITIES[SEVERITIES.index(severity):])
 
@@ -61,6 +78,8 @@ def _tighter(draw: st.DrawFn, item: dict[str, Any], durations: dict[str, Duratio
              leads: tuple[str, ...] = (), severity: bool = True) -> dict[str, Any]:
     """Some keys of one inherited item, each tightened."""
     out: dict[str, Any] = {}
+    if item.get("channel") and draw(st.booleans()):
+        out["channel"] = draw(_at_least_as_strong(item["channel"]))
     for key, current in durations.items():
         if not draw(st.booleans()):
             continue
@@ -110,7 +129,7 @@ def overlays(draw: st.DrawFn) -> dict[str, Any]:
     for rule in HEAD["rules"]:
         if rule.get("locked"):
             continue
-        change = draw(_tighter(rule, {
+        change = draw(_tighter({k: v for k, v in rule.items() if k != "channel"}, {
             "cooldown": _duration(rule["cooldown"]) if "cooldown" in rule else None,
             "repeat": _duration(rule["repeat"]) if "repeat" in rule else None,
         }))
@@ -150,7 +169,9 @@ def snapshots(draw: st.DrawFn) -> tuple[dict[str, Any], date]:
     ids = ([n["id"] for n in HEAD["timing_nodes"]] + [r["id"] for r in HEAD["rules"]]
            + ["frequency", "branch_node_0", "branch_rule_0"])
     history = [{"action": draw(st.sampled_from(ids)),
-                "date": (disbursed + timedelta(days=draw(st.integers(0, 900)))).isoformat()}
+                "date": (disbursed + timedelta(days=draw(st.integers(0, 900)))).isoformat(),
+                "channel": draw(st.sampled_from(sorted(BUILTIN_CHANNEL_COVERS))),
+                "outcome": draw(st.sampled_from(["reached", "visited", "no_answer", "refused"]))}
                for _ in range(draw(st.integers(0, 4)))]
     data: dict[str, Any] = {
         "loan_id": "P1",
@@ -202,3 +223,54 @@ def test_tightening_branch_requires_every_head_office_action_no_later(
             mine = ours.get(action.id)
             assert mine is not None, (action.id, overlay)
             assert mine.deadline <= action.deadline, (action.id, overlay)
+
+
+def _inherited_actions() -> list[tuple[str, dict[str, Any]]]:
+    """Unlocked head-office items with a channel: (overlay key path, the item)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    found += [(f"timing_nodes:{n['id']}", n) for n in HEAD["timing_nodes"]
+              if n.get("channel") and not n.get("locked")]
+    found += [(f"frequency:{tier}", e) for tier, e in HEAD["frequency"].items()
+              if e.get("channel") and not e.get("locked")]
+    found += [(f"rules:{r['id']}", r["action"]) for r in HEAD["rules"]
+              if r["action"].get("channel") and not r.get("locked")]
+    return found
+
+
+@st.composite
+def loosenings(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    """An overlay that lets some channel complete an inherited action it did not complete."""
+    where, item = draw(st.sampled_from(_inherited_actions()))
+    before = _accepted(item["channel"], tuple(item.get("completes_with", ())))
+    weaker = [c for c in BUILTIN_CHANNEL_COVERS if not _accepted(c) <= before]
+    key = draw(st.sampled_from(["channel", "completes_with"]))
+    change: dict[str, Any] = {key: draw(st.sampled_from(weaker))}
+    if key == "completes_with":
+        change[key] = [change[key]]
+    section, ident = where.split(":", 1)
+    if section == "frequency":
+        return {"frequency": {ident: change}}, key
+    if section == "rules":
+        return {"rules": [{"id": ident, "action": change}]}, key
+    return {"timing_nodes": [{"id": ident, **change}]}, key
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=loosenings())
+def test_a_weaker_channel_or_wider_completes_with_is_always_refused(
+        folder: Path, case: tuple[dict[str, Any], str]) -> None:
+    overlay, key = case
+    branch = folder / "branches" / "loose.yaml"
+    document = {"policy": {"id": "loose-branch", "title": "放松分行", "version": "1",
+                           "extends": str(HEAD_OFFICE)}, **overlay}
+    branch.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                      encoding="utf-8")
+    with pytest.raises(fp.PolicyLoadError) as caught:
+        fp.load_policy(branch)
+    refusals = [i for i in caught.value.issues if i.related is not None]
+    assert len(refusals) == 1, caught.value
+    (issue,) = refusals
+    assert issue.file == str(branch) and issue.related is not None
+    assert issue.related.file == str(HEAD_OFFICE)
+    assert ("is not as strong as" in issue.message if key == "channel"
+            else "lets an entry through" in issue.message), issue.message

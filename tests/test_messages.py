@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import textwrap
 from datetime import date
 from decimal import Decimal
@@ -95,6 +96,42 @@ def _files(tmp_path: Path, cases: str = CASES) -> Path:
 def test_known_messages_are_translated(english: str, chinese: str) -> None:
     assert chinese in translate(english, "zh")
     assert translate(english, "en") == english
+
+
+def _completion_refusals(tmp_path: Path) -> list[fp.Issue]:
+    """Every completion guardrail of tests/test_layering.py, as a real load reports it."""
+    from .test_layering import (
+        COMPLETION_GUARDRAILS,
+        COMPLETION_PARENT,
+        GUARDRAILS,
+        POLICIES,
+        write_branch,
+    )
+
+    shutil.copytree(POLICIES, tmp_path / "policies")
+    (tmp_path / "policies" / "ho.yaml").write_text(COMPLETION_PARENT, encoding="utf-8")
+    issues = []
+    first = next(n for n, case in enumerate(GUARDRAILS) if case[0] == "node_channel_weaker")
+    cases = [(case[0], case[1], "../head_office.yaml") for case in GUARDRAILS[first:]]
+    cases += [(case[0], case[1], "../ho.yaml") for case in COMPLETION_GUARDRAILS]
+    for name, body, extends in cases:
+        branch = write_branch(tmp_path / "policies", body, name=f"branches/{name}.yaml",
+                              extends=extends)
+        with pytest.raises(fp.PolicyLoadError) as caught:
+            fp.load_policy(branch)
+        issues += [i for i in caught.value.issues if i.related is not None]
+    return issues
+
+
+def test_completion_guardrails_read_in_chinese(tmp_path: Path) -> None:
+    issues = _completion_refusals(tmp_path)
+    assert len(issues) == 17
+    for issue in issues:
+        chinese = translate(issue.message, "zh")
+        assert "分行" in chinese, chinese
+        assert "a branch" not in chinese and "inherited" not in chinese, chinese
+        assert str(issue.related) in chinese
+        assert render_issue(issue, "zh").endswith(f"［参见 {issue.related}］")
 
 
 def test_an_unknown_message_stays_english_rather_than_garbled() -> None:

@@ -38,6 +38,7 @@ from typing import Any, Final
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .completion_guardrails import check_completion
 from .durations import Duration, parse_duration
 from .errors import Issue, Location, PolicyLoadError, did_you_mean
 from .loading import YEntry, YMap, YNode, YScalar, YSeq, read_yaml_file, to_plain
@@ -46,6 +47,7 @@ from .schema import (
     ChannelSpec,
     Checklist,
     ChecklistItem,
+    Escalation,
     FieldSpec,
     FrequencyEntry,
     OutcomeSpec,
@@ -179,18 +181,23 @@ class _Kind:
     nested: Mapping[str, _Kind] = field(default_factory=dict)
 
 
+_ESCALATION = _Kind("escalation", Escalation, longer_is_looser=("after", "window"),
+                    severity=True, checklist=True)
+_ESCALATES: Final = {"escalation": _ESCALATION}
 _ACTION = _Kind("action", RuleAction, longer_is_looser=("after", "window"),
-                shorter_is_looser=("lead",), fixed=("anchor",), checklist=True)
+                shorter_is_looser=("lead",), fixed=("anchor",), checklist=True,
+                nested=_ESCALATES)
 _NODE = _Kind("timing node", TimingNode, longer_is_looser=("after", "window"),
               shorter_is_looser=("lead",), fixed=("when", "anchor"), severity=True,
-              checklist=True)
+              checklist=True, nested=_ESCALATES)
 _FREQUENCY = _Kind("frequency", FrequencyEntry, longer_is_looser=("every", "window"),
-                   shorter_is_looser=("lead",), severity=True, checklist=True)
+                   shorter_is_looser=("lead",), severity=True, checklist=True,
+                   nested=_ESCALATES)
 _RULE = _Kind("rule", Rule, longer_is_looser=("cooldown", "repeat"),
               fixed=("when", "category"), severity=True, nested={"action": _ACTION})
 _ITEM = _Kind("checklist item", ChecklistItem, fixed=("when",))
 _CHECKLIST = _Kind("checklist", Checklist)
-_TIER = _Kind("risk tier", RiskTier, fixed=("when",))
+_TIER = _Kind("risk tier", RiskTier, fixed=("when", "when_unknown"))
 _FIELD = _Kind("field", FieldSpec, fixed=("type", "values"))
 _PARAMETER = _Kind("parameter", Parameter, fixed=("overridable", "min", "max"))
 _CHANNEL = _Kind("channel", ChannelSpec)
@@ -204,6 +211,7 @@ _FIXED_WHY: Final = {
     "anchor": "a branch may not change the anchor of an inherited item: the due date could move"
               " later",
     "category": "a branch may not change the category of an inherited rule",
+    "when_unknown": "a branch may not change which tier a loan with unknown data lands in",
     "type": "a branch may not change the type of an inherited field",
     "values": "a branch may not change the values of an inherited enum field",
     "overridable": "a branch may not change `overridable`",
@@ -222,6 +230,7 @@ def merge_policy_trees(parent: YNode, child: YNode) -> tuple[YNode, tuple[Issue,
     merger = _Merger(parent)
     merged = merger.merge_root(child)
     merger.check_checklist_swaps(merged)
+    merger.issues.extend(check_completion(parent, child, merged))
     for rewrite in merger.rewrites:
         issue = _settle_rewrite(parent, merged, rewrite)
         if issue is not None:
@@ -525,11 +534,49 @@ class _Merger:
                     where = found.node.location if found is not None else inherited.location
                     self.report(entry.node.location, f"{what} is required ({where}); a branch"
                                 " may not make it optional", where)
+            elif key == "escalate_after":
+                self.check_escalate_after(what, found, entry, inherited)
+            elif key == "when_unknown" and kind is _RULE:
+                self.check_when_unknown(what, found, entry, inherited)
+            elif key in kind.nested and _is_null(entry.node) and found is not None \
+                    and not _is_null(found.node):
+                self.report(entry.node.location, f"{what}: `{key}: null` removes the inherited"
+                            f" {key} ({found.node.location}); a branch may not remove it",
+                            found.node.location)
             elif key in kind.nested:
                 nested_found = found.node if found is not None else None
                 if isinstance(nested_found, YMap) and isinstance(entry.node, YMap):
                     self.check_item(kind.nested[key], f"{what} {key}", nested_found,
                                     entry.node)
+
+    def check_escalate_after(self, what: str, found: YEntry | None, entry: YEntry,
+                             item: YMap) -> None:
+        """Fewer failed attempts before escalating tightens; more, or none, loosens."""
+        old = _number(to_plain(found.node)) if found is not None else None
+        if old is None:
+            return  # the parent does not escalate: any escalation the branch adds tightens
+        assert found is not None
+        where = found.node.location
+        new_value = to_plain(entry.node)
+        new = _number(new_value)
+        if new_value is None:
+            self.report(entry.node.location, f"{what}: `escalate_after: null` removes the"
+                        f" inherited escalation after {old} failed attempts ({where}); a branch"
+                        " may not remove it", where)
+        elif new is not None and new > old:
+            self.report(entry.node.location, f"{what}: escalate_after {new} is later than the"
+                        f" inherited {old} ({where}); a branch may only escalate after fewer"
+                        " failed attempts", where)
+
+    def check_when_unknown(self, what: str, found: YEntry | None, entry: YEntry,
+                           item: YMap) -> None:
+        """`skip` -> `apply` acts on more loans (tightens); `apply` -> `skip` lets them pass."""
+        old, new = _effective(_RULE, "when_unknown", found), to_plain(entry.node)
+        if old == "apply" and new == "skip":
+            where = found.node.location if found is not None else item.location
+            self.report(entry.node.location, f"{what}: `when_unknown: skip` changes the inherited"
+                        f" `when_unknown: apply` ({where}); a branch may not let a condition it"
+                        " cannot decide pass (only `skip` -> `apply` is allowed)", where)
 
     def check_fixed(self, kind: _Kind, what: str, key: str, found: YEntry | None,
                     entry: YEntry, item: YMap) -> None:

@@ -151,6 +151,61 @@ _CATALOG: tuple[tuple[str, str], ...] = (
     (r"parameter '(?P<name>[^']*)': (?P<value>\S+) is above the inherited max (?P<max>\S+) "
      r"\((?P<where>[^()]+)\); a branch must stay within min/max",
      "参数“{name}”：{value} 高于继承的上限 {max}（{where}）；分行必须在 min/max 范围内"),
+    # -- branches: what counts as done (SPEC 5.1) -----------------------------------------
+    (r"(?P<what>.+?): channel (?P<new>\S+) is not as strong as the inherited (?P<old>.+?) "
+     r"\((?P<where>[^()]+)\): an entry through (?P<extra>.+) would complete it; a branch may "
+     r"only require a channel at least as strong",
+     "{what}：渠道 {new} 不如继承的 {old} 强（{where}）：经 {extra} 的记录就能完成它；"
+     "分行只能要求同样强或更强的渠道"),
+    (r"(?P<what>.+?): `channel: null` would accept any channel, looser than the inherited "
+     r"(?P<old>.+?) \((?P<where>[^()]+)\); a branch may only require a channel at least as "
+     r"strong",
+     "{what}：“channel: null”会接受任何渠道，比继承的 {old} 宽松（{where}）；"
+     "分行只能要求同样强或更强的渠道"),
+    (r"(?P<what>.+?): completes_with (?P<new>\[.*?\]) lets an entry through (?P<extra>.+) "
+     r"complete it, which the inherited (?P<old>.+?) does not accept \((?P<where>[^()]+)\); a "
+     r"branch may only narrow what completes an action",
+     "{what}：completes_with {new} 让经 {extra} 的记录也能完成它，而继承的 {old} 不接受"
+     "（{where}）；分行只能收窄能完成动作的渠道"),
+    (r"channel '(?P<name>[^']*)': covering '(?P<covered>[^']*)' ranks (?P=name) above the "
+     r"inherited (?:built-in )?order \((?P<where>[^()]+)\), so an entry through (?P=name) would "
+     r"complete actions that require (?P=covered); a branch may not make a channel stronger",
+     "渠道“{name}”：covers “{covered}”把 {name} 排得比继承的渠道强弱顺序更高（{where}），"
+     "经 {name} 的记录就能完成要求 {covered} 的动作；分行不能把渠道变强"),
+    (r"channel '(?P<name>[^']*)': a channel the branch adds may not cover the inherited "
+     r"channel '(?P<covered>[^']*)' \((?P<where>[^()]+)\), or its entries would complete "
+     r"inherited actions that require (?P=covered); declare it in the parent policy instead",
+     "渠道“{name}”：分行新增的渠道不能 covers 继承的渠道“{covered}”（{where}），否则经它的"
+     "记录会完成要求 {covered} 的继承动作；请在上级政策中声明该渠道"),
+    (r"outcome '(?P<name>[^']*)': `completes: true` on an outcome the branch adds would let it "
+     r"complete every inherited action \((?P<where>[^()]+)\); a branch may add only "
+     r"failed-attempt outcomes \(`completes: false`\)",
+     "回访结果“{name}”：分行新增的结果若为“completes: true”，就能完成所有继承的动作（{where}）；"
+     "分行只能新增失败尝试类结果（completes: false）"),
+    (r"outcome '(?P<name>[^']*)': `completes: true` changes the inherited `completes: false` "
+     r"\((?P<where>[^()]+)\); a branch may not turn a failed attempt into a completion",
+     "回访结果“{name}”：“completes: true”改变了继承的“completes: false”（{where}）；"
+     "分行不能把失败尝试改成完成"),
+    (r"(?P<what>.+?): escalate_after (?P<new>\d+) is later than the inherited (?P<old>\d+) "
+     r"\((?P<where>[^()]+)\); a branch may only escalate after fewer failed attempts",
+     "{what}：escalate_after 为 {new}，晚于继承的 {old}（{where}）；"
+     "分行只能在更少的失败尝试后升级"),
+    (r"(?P<what>.+?): `escalate_after: null` removes the inherited escalation after "
+     r"(?P<old>\d+) failed attempts \((?P<where>[^()]+)\); a branch may not remove it",
+     "{what}：“escalate_after: null”删除了继承的“{old} 次失败尝试后升级”（{where}）；分行不能删除"),
+    (r"(?P<what>.+?): `(?P<key>\w+): null` removes the inherited (?P=key) "
+     r"\((?P<where>[^()]+)\); a branch may not remove it",
+     "{what}：“{key}: null”删除了继承的 {key}（{where}）；分行不能删除"),
+    (r"(?P<what>.+?): `when_unknown: skip` changes the inherited `when_unknown: apply` "
+     r"\((?P<where>[^()]+)\); a branch may not let a condition it cannot decide pass \(only "
+     r"`skip` -> `apply` is allowed\)",
+     "{what}：“when_unknown: skip”改变了继承的“when_unknown: apply”（{where}）；"
+     "分行不能让无法判断的条件被放过（只允许 skip 改为 apply）"),
+    (r"(?P<what>.+?): `when_unknown: (?P<new>\w+)` changes the inherited "
+     r"`when_unknown: (?P<old>\w+)` \((?P<where>[^()]+)\); a branch may not change which tier "
+     r"a loan with unknown data lands in",
+     "{what}：“when_unknown: {new}”改变了继承的“when_unknown: {old}”（{where}）；"
+     "分行不能改变数据缺失的贷款落入哪个风险等级"),
     (r"the parent policy '(?P<name>[^']*)' does not exist \(looked for (?P<path>.+)\)",
      "上级政策“{name}”不存在（查找位置：{path}）"),
     # -- test cases ------------------------------------------------------------------------
