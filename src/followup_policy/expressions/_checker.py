@@ -16,22 +16,14 @@ from typing import NoReturn
 from ..errors import ConditionError, did_you_mean
 from ._ast import Binary, BoolOp, Call, Compare, ListExpr, Literal, Name, Node, Op, Param, Unary
 from ._types import BOOL, DATE, DECIMAL, INT, NULL, STRING, Environment, ValueType
+from .operators import FUNCTIONS, operator_of
 
 __all__ = ["FUNCTION_NAMES", "check", "check_condition", "compatible"]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-_USAGE = {
-    "days_between": "days_between(a, b)",
-    "months_between": "months_between(a, b)",
-    "days_since": "days_since(d)",
-    "is_set": "is_set(x)",
-    "len": "len(x)",
-    "date": 'date("YYYY-MM-DD")',
-    "param_at": 'param_at("NAME", d)',
-}
-FUNCTION_NAMES = frozenset(_USAGE)
-_DATE_FUNCTIONS = {"days_between": 2, "months_between": 2, "days_since": 1}
+FUNCTION_NAMES = frozenset(FUNCTIONS)
+_USAGE = {name: function.usage or name for name, function in FUNCTIONS.items()}
 
 
 def compatible(left: ValueType, right: ValueType) -> bool:
@@ -184,7 +176,7 @@ class _Checker:
             return replace(node, operand=operand, type=BOOL)
         if not kind.is_number:
             self.fail(f"'-' needs a number, got {kind}", operand)
-        return replace(node, operand=operand, type=kind)
+        return replace(node, operand=operand, type=operator_of(node).result_type((kind,)))
 
     def binary(self, node: Binary) -> Node:
         left, right = self.check(node.left), self.check(node.right)
@@ -194,8 +186,7 @@ class _Checker:
                 if node.op == "-" and left.type == DATE and right.type == DATE:
                     hint = "; use days_between(a, b)"
                 self.fail(f"'{node.op}' needs numbers, got {operand.type}{hint}", operand)
-        both_int = left.type == INT and right.type == INT
-        kind = INT if both_int and node.op != "/" else DECIMAL
+        kind = operator_of(node).result_type((_type(left), _type(right)))
         return replace(node, left=left, right=right, type=kind)
 
     def bool_op(self, node: BoolOp) -> Node:
@@ -290,7 +281,8 @@ class _Checker:
                 self.fail(f"'{name}' is a field, not a function", at_name)
             self.fail(f"unknown function '{name}'", at_name,
                       _suggest(name, sorted(FUNCTION_NAMES)))
-        expected = _DATE_FUNCTIONS.get(name, 2 if name == "param_at" else 1)
+        function = FUNCTIONS[name]
+        expected = function.arity
         if len(node.args) != expected:
             plural = "argument" if expected == 1 else "arguments"
             self.fail(f"{name} takes {expected} {plural}: {_USAGE[name]}, got {len(node.args)}",
@@ -298,19 +290,16 @@ class _Checker:
         args = tuple(self.check(arg) for arg in node.args)
         if name == "date":
             return self.date_literal(node, args[0])
-        if name == "is_set":
-            return replace(node, args=args, type=BOOL)
+        if name == "param_at":
+            return self.param_at(node, args)
         if name == "len":
             kind = _type(args[0])
             if kind.kind not in ("list", "string"):
                 self.fail(f"len needs a list or a string, got {kind}", args[0])
-            return replace(node, args=args, type=INT)
-        if name == "param_at":
-            return self.param_at(node, args)
-        for arg in args:
-            if arg.type != DATE:
+        for arg, accepts in zip(args, function.accepts, strict=True):
+            if accepts == "date" and arg.type != DATE:
                 self.fail(f"{name} needs dates, got {arg.type}", arg)
-        return replace(node, args=args, type=INT)
+        return replace(node, args=args, type=function.result_type([_type(a) for a in args]))
 
     def date_literal(self, node: Call, arg: Node) -> Node:
         text = _string_value(arg)

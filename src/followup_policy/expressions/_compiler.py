@@ -7,7 +7,8 @@ no shared state. Policy text is never passed to ``eval``, ``exec`` or ``compile`
 
 The fast build adds shortcuts for the commonest shapes (``field > 30``,
 ``field in ["a", "b"]``, ``0 < field <= 5``); the tracing build leaves them out so every
-sub-expression is recorded, but both use the operator functions of :mod:`._ops`.
+sub-expression is recorded, but both take each operator's implementation from the
+table of :mod:`.operators`.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ from ._ast import (
     children,
     with_children,
 )
-from ._ops import ARITHMETIC, COMPARISONS, FUNCTIONS, LIST_COMPARISONS, negate
 from ._trace import traced
 from ._types import Environment, ValueType
+from .operators import OPERATORS, Operator, comparison_of, operator_of
 
-__all__ = ["Evaluator", "build", "fold"]
+__all__ = ["KLEENE", "Evaluator", "build", "fold"]
 
 Evaluator = Callable[[Any], Any]
 """Takes the values mapping (or a trace context) and returns the node's value."""
 
 _as_of: Evaluator = itemgetter("as_of")
-_NOT_CONSTANT = frozenset({"days_since", "param_at"})  # read as_of or the parameter source
+_NOT_CONSTANT = frozenset(op.symbol for op in OPERATORS if op.context)  # read as_of or params
 
 
 def build(node: Node, env: Environment, *, tracing: bool = False) -> Evaluator:
@@ -70,18 +71,10 @@ class _Builder:
             return _strict1(partial(self.env.params.value_at, node.name), _as_of)
         if isinstance(node, ListExpr):
             return _list(tuple(self.build(item) for item in node.items))
-        if isinstance(node, Unary):
-            operand = self.build(node.operand)
-            return _not(operand) if node.op == "not" else _strict1(negate, operand)
-        if isinstance(node, Binary):
-            return _strict2(ARITHMETIC[node.op], self.build(node.left), self.build(node.right))
-        if isinstance(node, BoolOp):
-            operands = tuple(self.build(operand) for operand in node.operands)
-            return _and(operands) if node.op == "and" else _or(operands)
         if isinstance(node, Compare):
             return self.compare(node)
-        if isinstance(node, Call):
-            return self.call(node)
+        if isinstance(node, (Unary, Binary, BoolOp, Call)):
+            return self.apply(operator_of(node), node)
         raise TypeError(f"not a condition node: {node!r}")
 
     def shortcut(self, node: Node) -> Evaluator | None:
@@ -116,34 +109,38 @@ class _Builder:
             return _strict2(ops[0], operands[0], operands[1])
         return _chain(operands, ops)
 
-    def call(self, node: Call) -> Evaluator:
-        name = node.name
-        if name == "param_at":
-            parameter = node.args[0]
+    def apply(self, op: Operator, node: Unary | Binary | BoolOp | Call) -> Evaluator:
+        """An operator or function by its table entry: three generic shapes cover them all.
+
+        ``strict`` entries run their reference implementation unless an operand is
+        unknown; ``never`` entries run it on whatever the operand is; ``kleene``
+        entries have short-circuiting closures of their own (:data:`KLEENE`).
+        """
+        kids = children(node)
+        implementation = op.implementation
+        assert implementation is not None, f"{op.symbol} is resolved by the checker"
+        if op.context == "params":
+            parameter = kids[0]
             assert isinstance(parameter, Literal)
-            lookup = partial(self.env.params.value_at, parameter.value)
-            return _strict1(lookup, self.build(node.args[1]))
-        args = tuple(self.build(arg) for arg in node.args)
-        if name == "is_set":
-            return _is_set(args[0])
-        if name == "days_since":
-            return _strict2(FUNCTIONS[name], args[0], _as_of)
+            lookup = partial(implementation, self.env.params, parameter.value)
+            return _strict1(lookup, self.build(kids[1]))
+        args = tuple(self.build(kid) for kid in kids)
+        if op.context == "as_of":
+            args += (_as_of,)
+        if op.nulls == "kleene":
+            return KLEENE[op.key](args)
+        if op.nulls == "never":
+            return _total1(implementation, args[0])
         if len(args) == 1:
-            return _strict1(FUNCTIONS[name], args[0])
-        return _strict2(FUNCTIONS[name], args[0], args[1])
+            return _strict1(implementation, args[0])
+        return _strict2(implementation, args[0], args[1])
 
 
 def _comparison(node: Compare, index: int) -> Callable[[Any, Any], Any]:
-    """The operator function for the ``index``-th comparison, chosen by static type."""
-    op = node.ops[index].op
-    if op in ("in", "not in"):
-        kind = node.operands[index + 1].type
-        compared = kind.item if kind is not None else None
-    else:
-        compared = node.operands[index].type
-    if compared is not None and compared.kind == "list" and op in LIST_COMPARISONS:
-        return LIST_COMPARISONS[op]
-    return COMPARISONS[op]
+    """The implementation of the ``index``-th comparison, chosen by static type."""
+    implementation = comparison_of(node, index).implementation
+    assert implementation is not None
+    return implementation
 
 
 # -- closure factories: module-level so each closure captures only its own arguments -------
@@ -188,19 +185,13 @@ def _strict2(function: Callable[[Any, Any], Any], left: Evaluator, right: Evalua
     return strict2
 
 
-def _is_set(arg: Evaluator) -> Evaluator:
-    def is_set(values: Any) -> bool:
-        return arg(values) is not None
+def _total1(function: Callable[[Any], Any], arg: Evaluator) -> Evaluator:
+    """``function(arg)`` even when the argument is unknown (``is_set``)."""
 
-    return is_set
+    def total1(values: Any) -> Any:
+        return function(arg(values))
 
-
-def _not(arg: Evaluator) -> Evaluator:
-    def not_(values: Any) -> bool | None:
-        a = arg(values)
-        return None if a is None else not a
-
-    return not_
+    return total1
 
 
 def _and(operands: tuple[Evaluator, ...]) -> Evaluator:
@@ -258,6 +249,10 @@ def _or(operands: tuple[Evaluator, ...]) -> Evaluator:
         return None if unknown else False
 
     return or_n
+
+
+KLEENE: dict[str, Callable[[tuple[Evaluator, ...]], Evaluator]] = {"and": _and, "or": _or}
+"""The interpreter's translation of each ``kleene`` entry of the operator table."""
 
 
 def _chain(operands: tuple[Evaluator, ...], ops: tuple[Callable[[Any, Any], Any], ...]
@@ -370,7 +365,7 @@ def fold(node: Node, env: Environment) -> Node:
     kids = children(folded)
     if isinstance(folded, Call) and folded.name in _NOT_CONSTANT:
         return folded
-    if isinstance(folded, Binary) and folded.op in ("/", "%"):
+    if isinstance(folded, Binary) and operator_of(folded).key in ("div", "mod"):
         divisor = folded.right
         if isinstance(divisor, Literal) and divisor.value == 0:
             what = "division" if folded.op == "/" else "remainder"

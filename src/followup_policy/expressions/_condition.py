@@ -13,6 +13,7 @@ from ._compiler import Evaluator, build, fold
 from ._parser import parse
 from ._trace import Record, Trace, TraceContext, missing_names, to_trace
 from ._types import Environment
+from .operators import FUNCTIONS
 
 __all__ = ["Condition", "compile_condition"]
 
@@ -129,9 +130,9 @@ def _references(tree: Node) -> tuple[frozenset[str], frozenset[str]]:
         elif isinstance(node, Param):
             params.add(node.name)
             fields.add("as_of")
-        elif isinstance(node, Call) and node.name == "days_since":
+        elif isinstance(node, Call) and FUNCTIONS[node.name].context == "as_of":
             fields.add("as_of")
-        elif (isinstance(node, Call) and node.name == "param_at"
+        elif (isinstance(node, Call) and FUNCTIONS[node.name].context == "params"
               and isinstance(node.args[0], Literal)):
             params.add(str(node.args[0].value))
     return frozenset(fields), frozenset(params)

@@ -1,25 +1,18 @@
-"""Run-time semantics of the operators and functions, shared by every evaluator.
+"""Run-time semantics of the operators with special rules (division, lists, membership).
 
-The fast closures, the tracing closures and constant folding all take their
-operators from here, so the three cannot drift apart. Each function assumes its
-arguments are not ``None``: the null rule (any unknown operand makes the result
-unknown) is applied once, by the closures that call them.
+These are the reference implementations that :data:`.operators.OPERATORS` names;
+every evaluator takes them from that table, so none can drift. Each function
+assumes its arguments are not ``None``: the null rule (any unknown operand makes the
+result unknown) is applied once, by the closures that call them.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..durations import days_between, months_between
-
 __all__ = [
-    "ARITHMETIC",
-    "COMPARISONS",
-    "FUNCTIONS",
-    "LIST_COMPARISONS",
     "contains",
     "divide",
     "list_contains",
@@ -27,12 +20,8 @@ __all__ = [
     "list_not_contains",
     "list_not_equal",
     "modulo",
-    "negate",
     "not_contains",
 ]
-
-Binary = Callable[[Any, Any], Any]
-
 
 def divide(left: Any, right: Any) -> Decimal | None:
     """Exact division; an int numerator is promoted so ``1 / 4`` is ``Decimal('0.25')``.
@@ -65,10 +54,6 @@ def modulo(left: Any, right: Any) -> Any:
         return None
 
 
-def negate(value: Any) -> Any:
-    return -value
-
-
 def contains(item: Any, items: Any) -> bool:
     return item in items
 
@@ -99,45 +84,3 @@ def list_contains(item: Any, items: Sequence[Any]) -> bool:
 
 def list_not_contains(item: Any, items: Sequence[Any]) -> bool:
     return not list_contains(item, items)
-
-
-COMPARISONS: dict[str, Binary] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": contains,
-    "not in": not_contains,
-}
-"""Comparisons of scalar values (numbers, strings, dates, bools)."""
-
-LIST_COMPARISONS: dict[str, Binary] = {
-    "==": list_equal,
-    "!=": list_not_equal,
-    "in": list_contains,
-    "not in": list_not_contains,
-}
-"""Comparisons where the compared values are themselves lists (chosen at compile time)."""
-
-ARITHMETIC: dict[str, Binary] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": divide,
-    "%": modulo,
-}
-
-
-def _length(value: Sequence[Any] | str) -> int:
-    return len(value)
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "days_between": days_between,
-    "months_between": months_between,
-    "days_since": days_between,  # days_since(d) == days_between(d, as_of)
-    "len": _length,
-}
-"""Functions whose result is unknown when any argument is unknown."""

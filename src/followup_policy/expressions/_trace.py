@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._ast import Call, Literal, Name, Node, Param
+from .operators import FUNCTIONS
 
 __all__ = ["Record", "Trace", "TraceContext", "missing_names", "to_trace", "traced"]
 
@@ -95,8 +96,9 @@ def missing_names(root: Record, values: Mapping[str, Any]) -> tuple[str, ...]:
         elif isinstance(node, Param):
             found.add("as_of" if values.get("as_of") is None else f"params.{node.name}")
         elif isinstance(node, Call):
-            if node.name == "days_since" and values.get("as_of") is None:
+            context = FUNCTIONS[node.name].context
+            if context == "as_of" and values.get("as_of") is None:
                 found.add("as_of")
-            elif node.name == "param_at" and not unknown and isinstance(node.args[0], Literal):
+            elif context == "params" and not unknown and isinstance(node.args[0], Literal):
                 found.add(f"params.{node.args[0].value}")
     return tuple(sorted(found))

@@ -4,8 +4,10 @@ The expression mirrors the closures of :mod:`followup_policy.expressions._compil
 node for node: strict operators give ``None`` when an operand is ``None`` (both
 operands are always evaluated, as there), ``and``/``or`` follow Kleene's tables
 with the same short-circuiting, chains are the Kleene ``and`` of their pairs, and
-the operator functions with special rules (``/``, ``%``, list equality, the date
-functions) are the very functions of :mod:`followup_policy.expressions._ops`.
+each operator is looked up in the table of
+:mod:`followup_policy.expressions.operators` and written either as a Python operator
+(:data:`INLINE`) or as a call of the table's own implementation (:data:`CALLED`: ``/``,
+``%``, list equality, ``months_between``...).
 
 Temporaries are assigned with ``:=`` so each sub-expression is written, and
 evaluated, once. Every value from the policy goes through :class:`Constants`.
@@ -14,7 +16,8 @@ evaluated, once. Every value from the policy goes through :class:`Constants`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from ...expressions._ast import (
@@ -30,17 +33,13 @@ from ...expressions._ast import (
     Unary,
     children,
 )
-from ...expressions._ops import FUNCTIONS, LIST_COMPARISONS, divide, modulo
+from ...expressions.operators import Operator, comparison_of, operator_of
 from ._constants import Constants, int_literal
 
-__all__ = ["MAX_INLINE_DEPTH", "ExpressionWriter", "depth"]
+__all__ = ["CALLED", "INLINE", "KLEENE", "MAX_INLINE_DEPTH", "ExpressionWriter", "depth"]
 
 MAX_INLINE_DEPTH = 24
 """Deeper trees are called through the compiled closure (Python limits nested parens)."""
-
-_SCALAR_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
-               "in": "in", "not in": "not in"}
-_ARITH_OPS = {"+": "+", "-": "-", "*": "*"}
 
 
 def depth(node: Node) -> int:
@@ -109,7 +108,7 @@ class ExpressionWriter:
     # -- operators ---------------------------------------------------------------------------
 
     def strict1(self, operand: str, make: str) -> str:
-        """``make`` (using ``{}`` for the value) unless the operand is unknown."""
+        """``make`` (using ``{0}`` for the value) unless the operand is unknown."""
         if _LOCAL.match(operand):  # a local variable: read it twice rather than copy it
             return f"(None if {operand} is None else {make.format(operand)})"
         t = self.temp()
@@ -124,30 +123,50 @@ class ExpressionWriter:
         if _is_constant(left) and _is_constant(right):
             return make.format(left, right)
         if _is_constant(right):
-            return self.strict1(left, make.replace("{1}", right).replace("{0}", "{}")
-                                if "{0}" in make else make.format("{}", right))
+            return self.strict1(left, make.replace("{1}", right))
         if _is_constant(left):
-            return self.strict1(right, make.replace("{0}", left).replace("{1}", "{}")
-                                if "{0}" in make else make.format(left, "{}"))
+            return self.strict1(right, make.replace("{0}", left).replace("{1}", "{0}"))
         a, b = self.temp(), self.temp()
         return (f"(None if (({a} := {left}) is None) | (({b} := {right}) is None)"
                 f" else {make.format(a, b)})")
 
-    def _unary(self, node: Unary) -> str:
-        operand = self.write(node.operand)
-        if node.op == "not":
-            return self.strict1(operand, "(not {})")
-        return self.strict1(operand, "(-{})")
+    def template(self, op: Operator) -> str:
+        """The Python text of one application of ``op``, ``{0}``, ``{1}`` for its operands."""
+        inline = INLINE.get(op.key)
+        if inline is not None:
+            return inline
+        if op.key not in CALLED:
+            raise KeyError(f"the generated engine has no translation of '{op.symbol}'")
+        function = self.helper("_op_" + op.key, op.implementation)
+        count = op.arity + (op.context == "as_of")
+        return function + "(" + ", ".join(f"{{{i}}}" for i in range(count)) + ")"
 
-    def _binary(self, node: Binary) -> str:
-        left, right = self.write(node.left), self.write(node.right)
-        if node.op in _ARITH_OPS:
-            return self.strict2(left, right, "({} " + _ARITH_OPS[node.op] + " {})")
-        function = {"/": self.helper("_divide", divide),
-                    "%": self.helper("_modulo", modulo)}[node.op]
-        return self.strict2(left, right, function + "({}, {})")
+    def _operator(self, node: Unary | Binary | BoolOp | Call) -> str:
+        op = operator_of(node)
+        if op.key in KLEENE:
+            assert isinstance(node, BoolOp)
+            return KLEENE[op.key](self, node)
+        kids = children(node)
+        if op.context == "params":
+            parameter = kids[0]
+            assert isinstance(parameter, Literal) and op.implementation is not None
+            lookup = self.constants.ref(partial(op.implementation, self.params_source,
+                                                parameter.value))
+            return self.strict1(self.write(kids[1]), lookup + "({0})")
+        make = self.template(op)
+        if op.context == "as_of":  # the evaluation date, a local that is never None
+            make = make.replace(f"{{{op.arity}}}", self.on)
+        operands = [self.write(kid) for kid in kids]
+        if op.nulls == "never":
+            return make.format(*operands)
+        if len(operands) == 1:
+            return self.strict1(operands[0], make)
+        return self.strict2(operands[0], operands[1], make)
 
-    def _boolop(self, node: BoolOp) -> str:
+    _unary = _binary = _call = _boolop = _operator
+
+    def kleene(self, node: BoolOp) -> str:
+        """``and``/``or`` as nested conditional expressions, short-circuiting as the closures."""
         temps = [self.temp() for _ in node.operands]
         operands = [self.write(operand) for operand in node.operands]
         anyone_unknown = " or ".join(f"{t} is None" for t in temps)
@@ -163,16 +182,7 @@ class ExpressionWriter:
 
     def comparison(self, node: Compare, index: int, a: str, b: str) -> str:
         """``a OP b`` for the ``index``-th operator, picked by static type as the compiler does."""
-        op = node.ops[index].op
-        if op in ("in", "not in"):
-            kind = node.operands[index + 1].type
-            compared = kind.item if kind is not None else None
-        else:
-            compared = node.operands[index].type
-        if compared is not None and compared.kind == "list" and op in LIST_COMPARISONS:
-            function = self.helper("_list_" + _LIST_NAMES[op], LIST_COMPARISONS[op])
-            return f"{function}({a}, {b})"
-        return f"({a} {_SCALAR_OPS[op]} {b})"
+        return self.template(comparison_of(node, index)).format(a, b)
 
     def _compare(self, node: Compare) -> str:
         operands = [self.write(operand) for operand in node.operands]
@@ -183,7 +193,7 @@ class ExpressionWriter:
                 # a frozenset finds scalars exactly as the tuple does (equal numbers hash equal)
                 members = self.constants.ref(frozenset(right_node.value))
                 op = node.ops[0].op
-                return self.strict1(operands[0], "({} " + op + " " + members + ")")
+                return self.strict1(operands[0], "({0} " + op + " " + members + ")")
             left, right = operands
             if _is_constant(right) or _is_constant(left):
                 operand = left if _is_constant(right) else right
@@ -205,31 +215,31 @@ class ExpressionWriter:
             tail = f"(False if {pair_false} else {tail})"
         return tail
 
-    def _call(self, node: Call) -> str:
-        name = node.name
-        if name == "is_set":
-            return f"({self.write(node.args[0])} is not None)"
-        if name == "param_at":
-            parameter = node.args[0]
-            assert isinstance(parameter, Literal)
-            lookup = self.constants.ref(_ParamLookup(self.params_source, parameter.value))
-            return self.strict1(self.write(node.args[1]), lookup + "({})")
-        if name == "days_since":
-            return self.strict1(self.write(node.args[0]), "(" + self.on + " - {}).days")
-        if name == "days_between":
-            return self.strict2(self.write(node.args[0]), self.write(node.args[1]),
-                                "({1} - {0}).days")
-        function = self.helper("_fn_" + name, FUNCTIONS[name])
-        if len(node.args) == 1:
-            return self.strict1(self.write(node.args[0]), function + "({})")
-        return self.strict2(self.write(node.args[0]), self.write(node.args[1]),
-                            function + "({}, {})")
-
     params_source: Any = None
     """Set by the module writer: the policy's :class:`Parameters`, for ``param_at``."""
 
 
-_LIST_NAMES = {"==": "eq", "!=": "ne", "in": "in", "not in": "not_in"}
+INLINE: dict[str, str] = {
+    "neg": "(-{0})", "not": "(not {0})",
+    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})",
+    "eq": "({0} == {1})", "ne": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})",
+    "gt": "({0} > {1})", "ge": "({0} >= {1})", "in": "({0} in {1})",
+    "not_in": "({0} not in {1})",
+    "days_between": "({1} - {0}).days", "days_since": "({1} - {0}).days",
+    "is_set": "({0} is not None)",
+}
+"""Entries written as Python operators, with the same result as their implementation."""
+
+CALLED = frozenset({"div", "mod", "list_eq", "list_ne", "list_in", "list_not_in",
+                    "months_between", "len", "param_at"})
+"""Entries written as a call of the table's reference implementation (special rules)."""
+
+KLEENE: dict[str, Callable[[ExpressionWriter, BoolOp], str]] = {
+    "and": ExpressionWriter.kleene, "or": ExpressionWriter.kleene,
+}
+"""Entries with short-circuiting code of their own."""
+
+
 _CONSTANT = re.compile(r"^(K[0-9]+|-?[0-9]+)$")
 _LOCAL = re.compile(r"^(v[0-9]+|p[0-9]+|on|tier|loan_id|disb)$")
 
@@ -240,16 +250,3 @@ def _is_constant(text: str) -> bool:
     ``None`` is written as ``None`` and so never counts; the table holds no ``None``.
     """
     return _CONSTANT.match(text) is not None
-
-
-class _ParamLookup:
-    """``param_at("NAME", d)``: the value of one parameter in force on ``d``."""
-
-    __slots__ = ("name", "source")
-
-    def __init__(self, source: Any, name: str) -> None:
-        self.source = source
-        self.name = name
-
-    def __call__(self, on: Any) -> Any:
-        return self.source.value_at(self.name, on)
