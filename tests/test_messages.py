@@ -23,6 +23,7 @@ from followup_policy.messages import (
     render_issue,
     split_language_option,
     translate,
+    translate_lines,
     translate_report_line,
 )
 from followup_policy.schema_export import policy_json_schema
@@ -216,6 +217,79 @@ def test_explain_in_chinese(tmp_path: Path) -> None:
     assert "风险等级：" in chinese and "详细过程：" in chinese
     assert "需要办理的行动（" in chinese
     assert len(chinese.splitlines()) == len(english.splitlines())
+
+
+_ENGLISH_OF_SPEC_5_1 = ("follow-up ", "not counted", "attempt only", "does not complete",
+                        "completes it", "completes nothing", "failed attempt", "not this action",
+                        "names no action", "not completed since", "Follow-ups naming",
+                        "escalates after", "after that attempt", "when_unknown: apply`",
+                        "completed follow-up", "Could not be decided", "recorded on")
+
+
+def test_explain_follow_up_verdicts_attempts_and_escalation_in_chinese() -> None:
+    from .test_explain import AUDITED
+
+    head = fp.load_policy(HEAD_OFFICE)
+    chinese = translate_lines(head.explain(AUDITED, as_of=date(2026, 3, 1)).to_text(), "zh")
+    assert ("           - 回访记录 2025-03-01“d30”，渠道 robot_call，结果 reached：不算完成："
+            "渠道 robot_call 不如要求的 phone 强") in chinese
+    assert "           - 失败尝试：1 次（最近一次 2025-03-02）" in chinese
+    assert "早于起点日期 2025-01-31（放款日）：不计入" in chinese
+    assert "编号不属于本政策任何动作的回访记录（1）：" in chinese
+    escalating = fp.loads_policy(textwrap.dedent("""\
+        policy: {id: esc, title: 升级, version: "1"}
+        fields:
+          credit_score: {type: int}
+        risk_tiers:
+          - {tier: 关注, when: credit_score < 600, when_unknown: apply}
+          - {tier: 正常}
+        frequency:
+          关注: {every: 1 month, channel: phone}
+          正常: {every: 1 year, channel: robot_call}
+        timing_nodes:
+          - id: m3
+            title: 三个月回访
+            after: 3 months
+            channel: phone
+            escalate_after: 2
+            escalation: {title: 失联处置, channel: site_visit, after: 3 days, window: 7 days}
+        rules:
+          - {id: low, when: credit_score < 500, when_unknown: apply,
+             action: {kind: review, after: 10 days}}
+        """), "esc.yaml")
+    loan = {"loan_id": "E1", "disbursement_date": "2026-01-31", "follow_ups": [
+        {"action": "m3", "date": "2026-04-30", "channel": "phone", "outcome": "no_answer"},
+        {"action": "m3", "date": "2026-05-02", "channel": "phone", "outcome": "refused"},
+        {"action": "m3.escalation", "date": "2026-05-01", "channel": "site_visit",
+         "outcome": "visited"}]}
+    text = escalating.explain(loan, as_of=date(2026, 5, 6)).to_text()
+    chinese += translate_lines(text, "zh")
+    assert "“m3”已失败尝试 2 次（第 2 次在 2026-05-02）；政策规定 2 次失败后升级处置" in chinese
+    assert "早于起点日期 2026-05-02（第 2 次失败尝试）：不计入" in chinese
+    assert ("等级 关注：“credit_score < 600”无法判断，该等级规定 when_unknown: apply，"
+            "按成立处理") in chinese
+    assert "规则规定 when_unknown: apply，按成立处理" in chinese
+    left = [p for p in _ENGLISH_OF_SPEC_5_1 if p in chinese]
+    assert not left, left
+
+
+@pytest.mark.parametrize(("english", "chinese"), [
+    ("not completed since 2026-01-31: 2 failed attempts",
+     "自 2026-01-31 起未完成：2 次失败尝试"),
+    ("not completed since 2026-01-31: 1 entry that did not complete it (channel too weak or"
+     " data missing)", "自 2026-01-31 起未完成：1 条记录未能完成（渠道不够强或缺数据）"),
+    ("completes nothing: outcome voicemial is not known to the policy",
+     "不算完成：政策不认识回访结果 voicemial"),
+    ("done 2026-03-01; due again 2026-09-01 (every 6 months)",
+     "已于 2026-03-01 完成；下次应办日 2026-09-01（每 6 months）"),
+    ("in cooldown: last done 2026-03-01, not required again before 2026-08-28",
+     "冷却期内：上次完成 2026-03-01，2026-08-28 之前不再要求"),
+    ("tier 关注 read from the snapshot field risk_tier", "等级 关注：取自快照字段 risk_tier"),
+    ("anchor date 'delinquency_start_date' is missing, so no due date can be set",
+     "起算日期“delinquency_start_date”缺失，无法确定应办日"),
+])
+def test_spec_5_1_explain_lines_are_translated(english: str, chinese: str) -> None:
+    assert translate_report_line(english, "zh") == chinese
 
 
 # -- --min-coverage ----------------------------------------------------------------------

@@ -218,6 +218,7 @@ _CATALOG: tuple[tuple[str, str], ...] = (
 
 _STATUS = {"UPCOMING": "即将到期", "DUE": "已到期", "OVERDUE": "已逾期",
            "upcoming": "即将到期", "due": "已到期", "overdue": "已逾期"}
+_FLOOR = {"disbursement_date": "放款日"}
 _CATEGORY = {"timing nodes": "固定节点", "rules": "规则", "risk tiers": "风险等级",
              "frequency": "定期回访", "checklist items": "清单事项", "conditions": "条件",
              "timing_nodes": "固定节点", "tiers": "风险等级", "checklist_items": "清单事项"}
@@ -273,19 +274,95 @@ _REPORT_CATALOG: tuple[tuple[str, str], ...] = (
     (r"Not required \((?P<n>\d+)\):", "不需要办理（{n}）："),
     (r"Completed \((?P<n>\d+)\):", "已完成（{n}）："),
     (r"Could not decide \((?P<n>\d+)\):", "无法判断（{n}）："),
+    (r"Could not be decided \(data missing\) \((?P<n>\d+)\):", "无法判断（缺少数据）（{n}）："),
     (r"Details:", "详细过程："),
     (r"(?P<status>UPCOMING|DUE|OVERDUE) +(?P<what>.+?): due (?P<due>[-\d]+), deadline "
      r"(?P<deadline>[-\d]+), via (?P<channel>\S+)",
      "{status_z} {what}：应办日 {due}，完成时限 {deadline}，渠道 {channel}"),
     (r"- (?P<rest_t>.+)", "- {rest_t}"),
+    # -- follow-up entries and attempts (SPEC 5.1) -------------------------------------------
+    (r"Follow-ups naming no action of this policy \((?P<n>\d+)\):",
+     "编号不属于本政策任何动作的回访记录（{n}）："),
+    (r"follow-up (?P<date>[-\d]+) '(?P<action>.+?)' via (?P<channel>\S+), outcome "
+     r"(?P<outcome>\S+): (?P<rest_t>.+)",
+     "回访记录 {date}“{action}”，渠道 {channel}，结果 {outcome}：{rest_t}"),
+    (r"failed attempts: (?P<n>\d+) \(last (?P<date>[-\d]+)\)",
+     "失败尝试：{n} 次（最近一次 {date}）"),
+    (r"completes it", "完成本动作"),
+    (r"completes it \(a completed follow-up of any action counts\)",
+     "完成本动作（任何动作的成功回访都计入）"),
+    (r"attempt only: outcome (?P<outcome>\S+) does not complete",
+     "仅为尝试：结果 {outcome} 不算完成"),
+    (r"does not complete: channel (?P<channel>\S+) is not as strong as the required "
+     r"(?P<required>\S+)", "不算完成：渠道 {channel} 不如要求的 {required} 强"),
+    (r"completes nothing: no outcome recorded", "不算完成：记录没有回访结果（outcome）"),
+    (r"completes nothing: no channel recorded", "不算完成：记录没有回访渠道（channel）"),
+    (r"completes nothing: outcome (?P<name>.+) is not known to the policy",
+     "不算完成：政策不认识回访结果 {name}"),
+    (r"completes nothing: channel (?P<name>.+) is not known to the policy",
+     "不算完成：政策不认识回访渠道 {name}"),
+    (r"before the floor date (?P<date>[-\d]+) \((?P<name>.+)\): not counted",
+     "早于起点日期 {date}（{name_z}）：不计入"),
+    (r"after the evaluation date (?P<date>[-\d]+): not counted", "晚于评估日 {date}：不计入"),
+    (r"not this action \('(?P<action>.+)'\)", "不是本动作（“{action}”）"),
+    (r"names no action of this policy", "本政策没有这个编号的动作"),
+    (r"not completed since (?P<date>[-\d]+): (?P<failed>\d+) failed attempts? and "
+     r"(?P<other>\d+) entr(?:y|ies) that did not complete it \(channel too weak or data "
+     r"missing\)",
+     "自 {date} 起未完成：{failed} 次失败尝试，另有 {other} 条记录未能完成（渠道不够强或缺数据）"),
+    (r"not completed since (?P<date>[-\d]+): (?P<failed>\d+) failed attempts?",
+     "自 {date} 起未完成：{failed} 次失败尝试"),
+    (r"not completed since (?P<date>[-\d]+): (?P<other>\d+) entr(?:y|ies) that did not "
+     r"complete it \(channel too weak or data missing\)",
+     "自 {date} 起未完成：{other} 条记录未能完成（渠道不够强或缺数据）"),
+    (r"(?P<n>\d+) failed attempts at '(?P<parent>.+)' \(the \d+(?:st|nd|rd|th) on "
+     r"(?P<date>[-\d]+)\); the policy escalates after (?P<after>\d+)",
+     "“{parent}”已失败尝试 {n} 次（第 {after} 次在 {date}）；政策规定 {after} 次失败后升级处置"),
+    (r"due (?P<after>.+?) after that attempt \(deadline (?P<deadline>[-\d]+)\)",
+     "应办日为该次尝试之后 {after}（完成时限 {deadline}）"),
+    (r"'(?P<text>.+)' could not be decided \(data missing\) and the rule says "
+     r"`when_unknown: apply`",
+     "“{text}”因缺少数据无法判断，规则规定 when_unknown: apply，按成立处理"),
+    (r"tier (?P<tier>\S+): '(?P<text>.+)' could not be decided and the tier says "
+     r"`when_unknown: apply`",
+     "等级 {tier}：“{text}”无法判断，该等级规定 when_unknown: apply，按成立处理"),
+    (r"not tier (?P<tier>\S+): '(?P<text>.+)' could not be decided",
+     "不是等级 {tier}：“{text}”无法判断"),
+    (r"tier (?P<tier>\S+) read from the snapshot field (?P<field>\S+)",
+     "等级 {tier}：取自快照字段 {field}"),
+    (r"tier (?P<tier>\S+) has no recurring follow-up", "等级 {tier} 没有定期回访"),
+    (r"last done (?P<date>[-\d]+); repeats every (?P<every>.+)",
+     "上次完成 {date}；每 {every} 重复一次"),
+    (r"done (?P<date>[-\d]+); due again (?P<due>[-\d]+) \(every (?P<every>.+)\)",
+     "已于 {date} 完成；下次应办日 {due}（每 {every}）"),
+    (r"in cooldown: last done (?P<date>[-\d]+), not required again before (?P<until>[-\d]+)",
+     "冷却期内：上次完成 {date}，{until} 之前不再要求"),
+    (r"completed: follow-up recorded on (?P<date>[-\d]+)", "已完成：{date} 有完成的回访记录"),
+    (r"completed: done on (?P<date>[-\d]+)", "已完成：{date} 完成"),
+    (r"anchor date '(?P<anchor>.+)' is missing, so no due date can be set",
+     "起算日期“{anchor}”缺失，无法确定应办日"),
+    (r"not yet: every (?P<every>.+) from latest completed follow-up (?P<since>[-\d]+) "
+     r"\('(?P<action>.+)'\), due (?P<due>[-\d]+)",
+     "尚未到期：自最近一次完成的回访 {since}（“{action}”）起每 {every} 一次，应办日 {due}"),
+    (r"not yet: every (?P<every>.+) from disbursement (?P<since>[-\d]+), due (?P<due>[-\d]+)",
+     "尚未到期：自放款日 {since} 起每 {every} 一次，应办日 {due}"),
+    (r"tier (?P<tier>\S+): follow up every (?P<every>.+), counted from latest completed "
+     r"follow-up (?P<since>[-\d]+) \('(?P<action>.+)'\)",
+     "等级 {tier}：每 {every} 回访一次，自最近一次完成的回访 {since}（“{action}”）起算"),
+    (r"tier (?P<tier>\S+): follow up every (?P<every>.+), counted from disbursement "
+     r"(?P<since>[-\d]+)", "等级 {tier}：每 {every} 回访一次，自放款日 {since} 起算"),
     (r"\[(?P<element>[^\]]+)\] (?P<outcome>\w+): (?P<rest_t>.+)",
      "[{element}] {outcome}：{rest_t}"),
     (r"values: (?P<rest>.+)", "取值：{rest}"),
     (r"dates: (?P<rest>.+)", "日期：{rest}"),
     (r"(?P<id>\S+) (?P<title>.+?): (?P<rest_t>(?:does not apply|not yet|completed|in cooldown|"
-     r"could not decide|done) .+)", "{id} {title}：{rest_t}"),
+     r"could not decide|done|anchor date|tier \S+ has no)\b.+)", "{id} {title}：{rest_t}"),
+    (r"could not decide '(?P<text>.+)': data missing — missing: (?P<fields>.+)",
+     "无法判断“{text}”：缺少数据（{fields}）"),
     # -- summaries and reasons (from evaluation) -------------------------------------------
     (r"does not apply: '(?P<text>.+)' is false", "不适用：“{text}” 为假"),
+    (r"dropped: '(?P<text>.+)' is false", "不问此项：“{text}” 为假"),
+    (r"kept", "保留"),
     (r"not yet: shown from (?P<from>[-\d]+) \((?P<lead>.+) before due (?P<due>[-\d]+)\)",
      "尚未到显示时间：自 {from} 起显示（应办日 {due} 前 {lead}）"),
     (r"not yet: every (?P<every>.+) from (?P<since>.+), due (?P<due>[-\d]+)",
@@ -321,6 +398,7 @@ def _apply(catalog: tuple[tuple[str, str], ...], message: str, lang: Lang) -> st
         for name, value in match.groupdict(default="").items():
             parts[name] = translate_report_line(value, lang) if name.endswith("_t") else value
             parts[name + "_z"] = (_STATUS.get(value) or _CATEGORY.get(value)
+                                  or _FLOOR.get(value) or _nth_attempt_zh(value)
                                   or {"PASS": "通过", "FAIL": "失败", "ERROR": "错误"}.get(value)
                                   or value)
         if "verb" in parts:
@@ -331,6 +409,12 @@ def _apply(catalog: tuple[tuple[str, str], ...], message: str, lang: Lang) -> st
             parts["category_pad"] = " " * max(1, _COVERAGE_LABEL_WIDTH - width)
         return template.format(**parts)
     return None
+
+
+def _nth_attempt_zh(value: str) -> str | None:
+    """``the 2nd failed attempt`` (an escalation's floor) -> ``第 2 次失败尝试``."""
+    match = re.fullmatch(r"the (\d+)(?:st|nd|rd|th) failed attempt", value)
+    return None if match is None else f"第 {match.group(1)} 次失败尝试"
 
 
 def _display_width(text: str) -> int:
