@@ -209,7 +209,7 @@ def audited_loans(draw: st.DrawFn) -> tuple[dict[str, Any], date]:
     return loan, as_of
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(case=audited_loans())
 def test_follow_up_verdicts_agree_with_the_decision(head_office: fp.Policy,
                                                     case: tuple[dict[str, Any], date]) -> None:

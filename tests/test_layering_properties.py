@@ -205,7 +205,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(overlay=overlays(), cases=st.lists(snapshots(), min_size=1, max_size=6))
 def test_tightening_branch_requires_every_head_office_action_no_later(
@@ -255,7 +255,7 @@ def loosenings(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     return {"timing_nodes": [{"id": ident, **change}]}, key
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=loosenings())
 def test_a_weaker_channel_or_wider_completes_with_is_always_refused(
         folder: Path, case: tuple[dict[str, Any], str]) -> None:
