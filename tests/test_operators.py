@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from followup_policy.engines.generated import _expressions as generated
+from followup_policy.engines.portfolio import conditions as sql
 from followup_policy.expressions import BOOL, Environment, compile_condition
 from followup_policy.expressions._checker import FUNCTION_NAMES
 from followup_policy.expressions._compiler import KLEENE
@@ -53,6 +54,13 @@ def test_generated_engine_covers_every_entry() -> None:
     for a, b in itertools.combinations(written, 2):
         assert not a & b, "an entry is written two ways"
     assert set().union(*written) == KEYS
+
+
+def test_portfolio_sql_covers_every_entry() -> None:
+    applications, comparisons = set(sql.APPLICATIONS), set(sql.COMPARISONS)
+    assert not applications & comparisons
+    assert comparisons == {op.key for op in TRANSLATED if op.shape == "comparison"}
+    assert applications | comparisons == KEYS
 
 
 SAMPLES: dict[str, list[Any]] = {

@@ -29,13 +29,13 @@ from ._ast import (
     Name,
     Node,
     Param,
-    Unary,
     children,
     with_children,
 )
 from ._trace import traced
 from ._types import Environment, ValueType
-from .operators import OPERATORS, Operator, comparison_of, operator_of
+from .operators import FUNCTIONS, OPERATORS, Operator, comparison_of, operator_of
+from .translator import Application, Translator
 
 __all__ = ["KLEENE", "Evaluator", "build", "fold"]
 
@@ -51,31 +51,33 @@ def build(node: Node, env: Environment, *, tracing: bool = False) -> Evaluator:
     return _Builder(env, tracing).build(node)
 
 
-class _Builder:
+class _Builder(Translator[Evaluator]):
     def __init__(self, env: Environment, tracing: bool) -> None:
         self.env = env
         self.tracing = tracing
 
     def build(self, node: Node) -> Evaluator:
         if self.tracing:
-            return traced(node, self.generic(node))
-        return self.shortcut(node) or self.generic(node)
+            return traced(node, self.translate(node))
+        return self.shortcut(node) or self.translate(node)
 
-    def generic(self, node: Node) -> Evaluator:
-        if isinstance(node, Literal):
-            return _constant(node.value)
-        if isinstance(node, Name):
-            getter: Evaluator = itemgetter(node.name)
-            return getter
-        if isinstance(node, Param):
-            return _strict1(partial(self.env.params.value_at, node.name), _as_of)
-        if isinstance(node, ListExpr):
-            return _list(tuple(self.build(item) for item in node.items))
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, (Unary, Binary, BoolOp, Call)):
-            return self.apply(operator_of(node), node)
-        raise TypeError(f"not a condition node: {node!r}")
+    def literal(self, node: Literal) -> Evaluator:
+        return _constant(node.value)
+
+    def name(self, node: Name) -> Evaluator:
+        getter: Evaluator = itemgetter(node.name)
+        return getter
+
+    def param(self, node: Param) -> Evaluator:
+        return self.parameter(node.name, _as_of)
+
+    def parameter(self, name: str, on: Evaluator) -> Evaluator:
+        implementation = FUNCTIONS["param_at"].implementation
+        assert implementation is not None
+        return _strict1(partial(implementation, self.env.params, name), on)
+
+    def list_expr(self, node: ListExpr) -> Evaluator:
+        return _list(tuple(self.build(item) for item in node.items))
 
     def shortcut(self, node: Node) -> Evaluator | None:
         """A faster closure for a common shape, with the same semantics; None if not one."""
@@ -109,7 +111,7 @@ class _Builder:
             return _strict2(ops[0], operands[0], operands[1])
         return _chain(operands, ops)
 
-    def apply(self, op: Operator, node: Unary | Binary | BoolOp | Call) -> Evaluator:
+    def apply(self, op: Operator, node: Application) -> Evaluator:
         """An operator or function by its table entry: three generic shapes cover them all.
 
         ``strict`` entries run their reference implementation unless an operand is
@@ -122,8 +124,7 @@ class _Builder:
         if op.context == "params":
             parameter = kids[0]
             assert isinstance(parameter, Literal)
-            lookup = partial(implementation, self.env.params, parameter.value)
-            return _strict1(lookup, self.build(kids[1]))
+            return self.parameter(parameter.value, self.build(kids[1]))
         args = tuple(self.build(kid) for kid in kids)
         if op.context == "as_of":
             args += (_as_of,)

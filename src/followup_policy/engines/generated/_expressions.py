@@ -21,19 +21,17 @@ from functools import partial
 from typing import Any
 
 from ...expressions._ast import (
-    Binary,
     BoolOp,
-    Call,
     Compare,
     ListExpr,
     Literal,
     Name,
     Node,
     Param,
-    Unary,
     children,
 )
-from ...expressions.operators import Operator, comparison_of, operator_of
+from ...expressions.operators import Operator, comparison_of
+from ...expressions.translator import Application, Translator
 from ._constants import Constants, int_literal
 
 __all__ = ["CALLED", "INLINE", "KLEENE", "MAX_INLINE_DEPTH", "ExpressionWriter", "depth"]
@@ -53,7 +51,7 @@ def depth(node: Node) -> int:
     return deepest
 
 
-class ExpressionWriter:
+class ExpressionWriter(Translator[str]):
     """Writes expressions for one generated function.
 
     ``names`` maps each readable name (fields and built-ins) to the local variable
@@ -78,13 +76,11 @@ class ExpressionWriter:
 
     def write(self, node: Node) -> str:
         """An expression evaluating ``node`` to its value, or ``None`` when unknown."""
-        method = getattr(self, "_" + type(node).__name__.lower())
-        result: str = method(node)
-        return result
+        return self.translate(node)
 
     # -- leaves ------------------------------------------------------------------------------
 
-    def _literal(self, node: Literal) -> str:
+    def literal(self, node: Literal) -> str:
         value = node.value
         if value.__class__ is int:
             return int_literal(value)
@@ -95,13 +91,13 @@ class ExpressionWriter:
         item = node.type.item if node.type is not None else None
         return item is not None and item.kind != "list"
 
-    def _name(self, node: Name) -> str:
+    def name(self, node: Name) -> str:
         return self.names[node.name]
 
-    def _param(self, node: Param) -> str:
+    def param(self, node: Param) -> str:
         return self.params[node.name]
 
-    def _listexpr(self, node: ListExpr) -> str:
+    def list_expr(self, node: ListExpr) -> str:
         items = [self.write(item) for item in node.items]
         return "(" + "".join(item + ", " for item in items) + ")"
 
@@ -141,8 +137,7 @@ class ExpressionWriter:
         count = op.arity + (op.context == "as_of")
         return function + "(" + ", ".join(f"{{{i}}}" for i in range(count)) + ")"
 
-    def _operator(self, node: Unary | Binary | BoolOp | Call) -> str:
-        op = operator_of(node)
+    def apply(self, op: Operator, node: Application) -> str:
         if op.key in KLEENE:
             assert isinstance(node, BoolOp)
             return KLEENE[op.key](self, node)
@@ -163,8 +158,6 @@ class ExpressionWriter:
             return self.strict1(operands[0], make)
         return self.strict2(operands[0], operands[1], make)
 
-    _unary = _binary = _call = _boolop = _operator
-
     def kleene(self, node: BoolOp) -> str:
         """``and``/``or`` as nested conditional expressions, short-circuiting as the closures."""
         temps = [self.temp() for _ in node.operands]
@@ -184,7 +177,7 @@ class ExpressionWriter:
         """``a OP b`` for the ``index``-th operator, picked by static type as the compiler does."""
         return self.template(comparison_of(node, index)).format(a, b)
 
-    def _compare(self, node: Compare) -> str:
+    def compare(self, node: Compare) -> str:
         operands = [self.write(operand) for operand in node.operands]
         if len(operands) == 2:
             right_node = node.operands[1]

@@ -31,12 +31,10 @@ from ...expressions._ast import (
     Name,
     Node,
     Param,
-    Unary,
     children,
 )
-from ...expressions._checker import check_condition
-from ...expressions._compiler import fold
-from ...expressions._parser import parse
+from ...expressions.operators import Operator, comparison_of, operator_of
+from ...expressions.translator import Application, Translator
 from .dialect import Dialect
 
 __all__ = ["ConditionSql", "NameSql", "Unsupported", "compile_condition_sql", "typed_tree"]
@@ -70,15 +68,14 @@ class _Sql:
 
 
 def typed_tree(condition: Condition) -> Node:
-    """The checked, folded tree behind ``condition``, rebuilt from its text and environment."""
-    env = condition._env
-    return fold(check_condition(parse(condition.text), env, condition.text), env)
+    """The checked, folded tree behind ``condition`` (the one its closures were built from)."""
+    return condition.tree
 
 
 ParamTable = Callable[[str], tuple[tuple[date, Any], ...]]
 
 
-class _Compiler:
+class _Compiler(Translator[_Sql]):
     def __init__(self, dialect: Dialect, names: Callable[[str], NameSql],
                  params: ParamTable, as_of: str) -> None:
         self.d = dialect
@@ -92,35 +89,30 @@ class _Compiler:
         key = id(node)
         found = self.cache.get(key)
         if found is None:
-            found = self.cache[key] = self._sql(node)
+            found = self.cache[key] = self.translate(node)
         return found
 
-    def _sql(self, node: Node) -> _Sql:
-        if isinstance(node, Literal):
-            return _Sql(self.literal(node.value))
-        if isinstance(node, Name):
-            return _Sql(self.names(node.name).value)
-        if isinstance(node, Param):
-            return _Sql(self.param_value(node.name, self.as_of))
-        if isinstance(node, ListExpr):
-            raise Unsupported("a list is only supported on the right of 'in'")
-        if isinstance(node, Unary):
-            operand = self.sql(node.operand)
-            if node.op == "not":
-                return _Sql(f"(NOT {operand.text})")
-            return _Sql(f"(-({operand.text}))", operand.den)
-        if isinstance(node, Binary):
-            return self.binary(node)
-        if isinstance(node, BoolOp):
-            joiner = " AND " if node.op == "and" else " OR "
-            return _Sql("(" + joiner.join(self.sql(o).text for o in node.operands) + ")")
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, Call):
-            return self.call(node)
-        raise Unsupported(f"unknown condition node {type(node).__name__}")
+    def literal(self, node: Literal) -> _Sql:
+        return _Sql(self.constant(node.value))
 
-    def literal(self, value: Any) -> str:
+    def name(self, node: Name) -> _Sql:
+        return _Sql(self.names(node.name).value)
+
+    def param(self, node: Param) -> _Sql:
+        return _Sql(self.param_value(node.name, self.as_of))
+
+    def list_expr(self, node: ListExpr) -> _Sql:
+        raise Unsupported("a list is only supported on the right of 'in'")
+
+    def apply(self, op: Operator, node: Application) -> _Sql:
+        return APPLICATIONS[op.key](self, node)
+
+    def args(self, node: Application) -> list[str]:
+        """The SQL of the node's operands, then ``as_of`` if the function reads it."""
+        texts = [self.sql(kid).text for kid in children(node)]
+        return texts + [self.as_of] if operator_of(node).context == "as_of" else texts
+
+    def constant(self, value: Any) -> str:
         if value is None:
             return "NULL"
         if isinstance(value, bool):
@@ -140,49 +132,26 @@ class _Compiler:
         if not table:
             return "NULL"
         branches = " ".join(
-            f"WHEN {on} >= {self.d.date(start)} THEN {self.literal(value)}"
+            f"WHEN {on} >= {self.d.date(start)} THEN {self.constant(value)}"
             for start, value in reversed(table)
         )
         return f"(CASE {branches} ELSE NULL END)"
 
-    def binary(self, node: Binary) -> _Sql:
-        left, right = self.sql(node.left), self.sql(node.right)
-        ln, ld, rn, rd = left.text, left.den, right.text, right.den
-        if node.op == "*":
-            return _Sql(f"({ln} * {rn})", _den(ld, rd))
-        if node.op in ("+", "-"):
-            if ld is None and rd is None:
-                return _Sql(f"({ln} {node.op} {rn})")
-            return _Sql(f"({_times(ln, rd)} {node.op} {_times(rn, ld)})", _den(ld, rd))
-        if node.op == "/":
-            num = _times(ln, rd)
-            return _Sql(
-                f"(CASE WHEN {rn} > 0 THEN {num} WHEN {rn} < 0 THEN -({num}) END)",
-                _den(ld, f"abs({rn})"),
-            )
-        raise Unsupported(f"the operator '{node.op}' has no SQL translation yet")
-
     def compare(self, node: Compare) -> _Sql:
-        pairs = []
-        for index, op in enumerate(node.ops):
-            left, right = node.operands[index], node.operands[index + 1]
-            if op.op in ("in", "not in"):
-                pairs.append(self.membership(left, right, op.op == "not in"))
-            else:
-                pairs.append(self.comparison(left, op.op, right))
+        pairs = [COMPARISONS[comparison_of(node, index).key](
+                     self, node.operands[index], op.op, node.operands[index + 1])
+                 for index, op in enumerate(node.ops)]
         if len(pairs) == 1:
             return _Sql(pairs[0])
         return _Sql("(" + " AND ".join(pairs) + ")")
 
     def comparison(self, left: Node, op: str, right: Node) -> str:
-        for side in (left, right):
-            if side.type is not None and side.type.kind == "list":
-                raise Unsupported("comparing lists has no SQL translation yet")
         a, b = self.sql(left), self.sql(right)
         sql_op = {"==": "=", "!=": "<>"}.get(op, op)
         return f"({_times(a.text, b.den)} {sql_op} {_times(b.text, a.den)})"
 
-    def membership(self, item: Node, items: Node, negated: bool) -> str:
+    def membership(self, item: Node, op: str, items: Node) -> str:
+        negated = op == "not in"
         if isinstance(items, Literal):
             if not isinstance(items.value, tuple):
                 raise Unsupported("'in' on text has no SQL translation yet")
@@ -191,9 +160,9 @@ class _Compiler:
                 raise Unsupported("lists of lists have no SQL translation yet")
             target = self.sql(item)
             if target.den is None and candidates:
-                found = f"({target.text} IN ({', '.join(self.literal(v) for v in candidates)}))"
+                found = f"({target.text} IN ({', '.join(self.constant(v) for v in candidates)}))"
             else:
-                found = self.any_equal(target, [_Sql(self.literal(v)) for v in candidates])
+                found = self.any_equal(target, [_Sql(self.constant(v)) for v in candidates])
         elif isinstance(items, ListExpr):
             if any(part.type is not None and part.type.kind == "list" for part in items.items):
                 raise Unsupported("lists of lists have no SQL translation yet")
@@ -214,32 +183,6 @@ class _Compiler:
         ]
         return "(" + " OR ".join(tests) + ")"
 
-    def call(self, node: Call) -> _Sql:
-        name = node.name
-        if name == "param_at":
-            parameter = node.args[0]
-            assert isinstance(parameter, Literal)
-            on = self.sql(node.args[1]).text
-            return _Sql(self.param_value(str(parameter.value), on))
-        if name == "is_set":
-            return _Sql(f"({self.sql(node.args[0]).text} IS NOT NULL)")
-        if name == "days_since":
-            return _Sql(self.d.days_between(self.sql(node.args[0]).text, self.as_of))
-        if name == "days_between":
-            a, b = (self.sql(arg).text for arg in node.args)
-            return _Sql(self.d.days_between(a, b))
-        if name == "months_between":
-            a, b = (self.sql(arg).text for arg in node.args)
-            return _Sql(self.months_between(a, b))
-        if name == "len":
-            arg = node.args[0]
-            if arg.type is not None and arg.type.kind == "string":
-                return _Sql(self.d.length(self.sql(arg).text))
-            if isinstance(arg, ListExpr):
-                return _Sql(str(len(arg.items)))
-            raise Unsupported("len() of this value has no SQL translation yet")
-        raise Unsupported(f"the function {name}() has no SQL translation yet")
-
     def months_between(self, a: str, b: str) -> str:
         def forward(start: str, end: str) -> str:
             d = self.d
@@ -256,7 +199,8 @@ class _Compiler:
         """SQL true when ``node`` is unknown; None when it never is."""
         if isinstance(node, Literal):
             return "TRUE" if node.value is None else None
-        if isinstance(node, ListExpr) or (isinstance(node, Call) and node.name == "is_set"):
+        if isinstance(node, ListExpr) or (isinstance(node, Call)
+                                          and operator_of(node).nulls == "never"):
             return None
         return f"({self.sql(node).text} IS NULL)"
 
@@ -273,14 +217,15 @@ class _Compiler:
                 found.setdefault(node.name, []).append(_all(path))
             elif isinstance(node, Param):
                 found.setdefault(f"params.{node.name}", []).append(_all(path))
-            elif isinstance(node, Call) and node.name == "param_at":
+            elif isinstance(node, Call) and operator_of(node).context == "params":
                 arg = self.is_null(node.args[1])
                 known = path if arg is None else path + (f"(NOT {arg})",)
                 parameter = node.args[0]
                 assert isinstance(parameter, Literal)
                 found.setdefault(f"params.{parameter.value}", []).append(_all(known))
             for child in children(node):
-                if isinstance(node, Call) and node.name == "param_at" and child is node.args[0]:
+                if (isinstance(node, Call) and operator_of(node).context == "params"
+                        and child is node.args[0]):
                     continue
                 stack.append((child, path))
         return tuple((name, "(" + " OR ".join(tests) + ")")
@@ -302,6 +247,106 @@ def _times(value: str, factor: str | None) -> str:
     if factor is None:
         return value
     return f"({value} * {factor})"
+
+# -- one translation per entry of the operator table ------------------------------------
+
+
+def _refuse(what: str) -> Callable[..., Any]:
+    """The translation of an entry with no faithful SQL: the engine refuses the policy."""
+
+    def refuse(*args: Any) -> Any:
+        raise Unsupported(f"{what} has no SQL translation yet")
+
+    return refuse
+
+
+def _negate(c: _Compiler, node: Application) -> _Sql:
+    operand = c.sql(children(node)[0])
+    return _Sql(f"(-({operand.text}))", operand.den)
+
+
+def _not(c: _Compiler, node: Application) -> _Sql:
+    return _Sql(f"(NOT {c.sql(children(node)[0]).text})")
+
+
+def _additive(c: _Compiler, node: Application) -> _Sql:
+    assert isinstance(node, Binary)
+    left, right = c.sql(node.left), c.sql(node.right)
+    ln, ld, rn, rd = left.text, left.den, right.text, right.den
+    if ld is None and rd is None:
+        return _Sql(f"({ln} {node.op} {rn})")
+    return _Sql(f"({_times(ln, rd)} {node.op} {_times(rn, ld)})", _den(ld, rd))
+
+
+def _multiply(c: _Compiler, node: Application) -> _Sql:
+    left, right = (c.sql(kid) for kid in children(node))
+    return _Sql(f"({left.text} * {right.text})", _den(left.den, right.den))
+
+
+def _divide(c: _Compiler, node: Application) -> _Sql:
+    """Exact: the divisor's sign moves to the numerator, so the denominator stays positive
+    and a zero divisor matches no branch (unknown, as in the library)."""
+    left, right = (c.sql(kid) for kid in children(node))
+    num = _times(left.text, right.den)
+    rn = right.text
+    return _Sql(f"(CASE WHEN {rn} > 0 THEN {num} WHEN {rn} < 0 THEN -({num}) END)",
+                _den(left.den, f"abs({rn})"))
+
+
+def _kleene(c: _Compiler, node: Application) -> _Sql:
+    """SQL's AND and OR are Kleene's."""
+    assert isinstance(node, BoolOp)
+    joiner = " AND " if node.op == "and" else " OR "
+    return _Sql("(" + joiner.join(c.sql(o).text for o in node.operands) + ")")
+
+
+def _days_between(c: _Compiler, node: Application) -> _Sql:
+    start, end = c.args(node)
+    return _Sql(c.d.days_between(start, end))
+
+
+def _months_between(c: _Compiler, node: Application) -> _Sql:
+    start, end = c.args(node)
+    return _Sql(c.months_between(start, end))
+
+
+def _is_set(c: _Compiler, node: Application) -> _Sql:
+    return _Sql(f"({c.args(node)[0]} IS NOT NULL)")
+
+
+def _length(c: _Compiler, node: Application) -> _Sql:
+    arg = children(node)[0]
+    if arg.type is not None and arg.type.kind == "string":
+        return _Sql(c.d.length(c.sql(arg).text))
+    if isinstance(arg, ListExpr):
+        return _Sql(str(len(arg.items)))
+    raise Unsupported("len() of this value has no SQL translation yet")
+
+
+def _param_at(c: _Compiler, node: Application) -> _Sql:
+    parameter, on = children(node)
+    assert isinstance(parameter, Literal)
+    return _Sql(c.param_value(str(parameter.value), c.sql(on).text))
+
+
+APPLICATIONS: dict[str, Callable[[_Compiler, Application], _Sql]] = {
+    "neg": _negate, "not": _not, "add": _additive, "sub": _additive, "mul": _multiply,
+    "div": _divide, "mod": _refuse("the operator '%'"), "and": _kleene, "or": _kleene,
+    "days_between": _days_between, "days_since": _days_between,
+    "months_between": _months_between, "is_set": _is_set, "len": _length,
+    "param_at": _param_at,
+}
+"""The SQL of each unary, arithmetic, logic and function entry."""
+
+_comparison = _Compiler.comparison
+COMPARISONS: dict[str, Callable[[_Compiler, Node, str, Node], str]] = {
+    "eq": _comparison, "ne": _comparison, "lt": _comparison, "le": _comparison,
+    "gt": _comparison, "ge": _comparison,
+    "in": _Compiler.membership, "not_in": _Compiler.membership,
+    "list_eq": _refuse("comparing lists"), "list_ne": _refuse("comparing lists"),
+    "list_in": _refuse("lists of lists"), "list_not_in": _refuse("lists of lists"),
+}
+"""The SQL of each comparison entry, for one pair of a chain (SQL true, false or null)."""
 
 
 def compile_condition_sql(condition: Condition, dialect: Dialect,
