@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -116,4 +117,46 @@ def test_unreadable_input_keeps_the_previous_output(tmp_path: Path) -> None:
     assert code == 2 and len(err.getvalue().splitlines()) == 1
     assert json.loads(target.read_text(encoding="utf-8")) == {"previous": 1}
     assert json.loads(rejects.read_text(encoding="utf-8")) == {"previous": 2}
+    assert _leftovers(tmp_path) == []
+
+
+def _failing_rename(*_: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("writer", ["report", "forecast html", "forecast csv", "tasks csv",
+                                    "tasks xlsx", "portfolio parquet", "portfolio csv"])
+def test_every_writer_keeps_the_previous_file_when_the_write_fails(
+        writer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each writer goes through followup_policy.atomic: when the final rename fails (a
+    full disk), the old file is still whole and no temporary file is left behind."""
+    import followup_policy as fp
+    from followup_policy.engines.portfolio.command import write_arrow
+
+    suffix = {"report": ".html", "forecast html": ".html", "tasks xlsx": ".xlsx",
+              "portfolio parquet": ".parquet"}.get(writer, ".csv")
+    target = tmp_path / f"previous{suffix}"
+    target.write_bytes(b"OLD")
+    loans = [json.loads(GOOD % i) for i in range(2)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(GOOD % i for i in range(2)), encoding="utf-8")
+    monkeypatch.setattr("followup_policy.atomic.os.replace", _failing_rename)
+    with pytest.raises(OSError, match="No space left"):
+        if writer == "report":
+            fp.report(HEAD_OFFICE, output=target)
+        elif writer.startswith("forecast"):
+            where = {"output" if writer.endswith("html") else "csv": target}
+            fp.forecast(HEAD_OFFICE, loans, as_of=date(2026, 3, 1), months=1,
+                        engine="per-loan", dataframe=False, **where)  # type: ignore[arg-type]
+        elif writer.startswith("tasks"):
+            fmt = writer.split()[1]
+            code = run(["tasks", "-p", str(HEAD_OFFICE), str(source), "--as-of", "2026-03-01",
+                        "--format", fmt, "-o", str(target)], io.StringIO(), io.StringIO())
+            assert code == 2
+            raise OSError(28, "No space left on device")  # the CLI reported it: exit 2
+        else:
+            import pyarrow as pa
+
+            write_arrow(pa.table({"loan_id": ["A1"]}), target)
+    assert target.read_bytes() == b"OLD"
     assert _leftovers(tmp_path) == []

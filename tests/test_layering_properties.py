@@ -10,6 +10,7 @@ overlay that lets a weaker channel complete an inherited action is always refuse
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,7 @@ def snapshots(draw: st.DrawFn) -> tuple[dict[str, Any], date]:
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("property")
     (path / "branches").mkdir()
+    shutil.copy(HEAD_OFFICE, path / "head_office.yaml")  # extends stays inside the root
     return path
 
 
@@ -212,10 +214,10 @@ def test_tightening_branch_requires_every_head_office_action_no_later(
         folder: Path, overlay: dict[str, Any], cases: list[tuple[dict[str, Any], date]]) -> None:
     branch = folder / "branches" / "random.yaml"
     document = {"policy": {"id": "random-branch", "title": "随机分行", "version": "1",
-                           "extends": str(HEAD_OFFICE)}, **overlay}
+                           "extends": "../head_office.yaml"}, **overlay}
     branch.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
                       encoding="utf-8")
-    policy = fp.load_policy(branch)  # a tightening overlay passes every guardrail
+    policy = fp.load_policy(branch, root=folder)  # a tightening overlay passes every guardrail
     for data, as_of in cases:
         required = HEAD_POLICY.evaluate(data, as_of=as_of).actions
         ours = {a.id: a for a in policy.evaluate(data, as_of=as_of).actions}

@@ -77,8 +77,13 @@ __all__ = [
 ]
 
 
-def load_policy(path: str | os.PathLike[str]) -> Policy:
+def load_policy(path: str | os.PathLike[str], *,
+                root: str | os.PathLike[str] | None = None) -> Policy:
     """Read, validate and compile a policy file, merged with its ``extends`` chain.
+
+    ``extends`` may reach only files inside ``root``: by default the nearest folder
+    above ``path`` holding a ``.followup-policy-root`` file, else the folder of
+    ``path`` (docs/security.md).
 
     Raises:
         PolicyLoadError: with every located problem of the file (and of the files it
@@ -87,7 +92,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     from .compiling import compile_policy
     from .layering import read_policy_tree
 
-    return compile_policy(read_policy_tree(path), os.fspath(path))
+    return compile_policy(read_policy_tree(path, root=root), os.fspath(path))
 
 
 def loads_policy(text: str, file: str = "<string>") -> Policy:

@@ -26,6 +26,7 @@ from .batch import describe_internal_error, evaluate_record, record_error
 from .decisions import RecordError
 from .errors import PolicyError, PolicyLoadError, SnapshotError
 from .io import INPUT_FORMATS, ColumnMapping, load_mapping, open_records
+from .layering import policy_root
 from .loading import yaml_files_under
 from .messages import (
     choose_language,
@@ -164,7 +165,21 @@ def _build_parser() -> argparse.ArgumentParser:
     from .tasks_cli import add_task_arguments
 
     add_task_arguments(tasks)
+    _add_policy_root(parser, commands)
     return parser
+
+
+_POLICY_ROOT_HELP = ("the folder `extends` may reach (default: the nearest folder above the"
+                     " policy holding a .followup-policy-root file, else the policy's folder)")
+
+
+def _add_policy_root(parser: argparse.ArgumentParser,
+                     commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``--policy-root DIR`` before or after the command name."""
+    parser.add_argument("--policy-root", metavar="DIR", default=None, help=_POLICY_ROOT_HELP)
+    for command in commands.choices.values():
+        command.add_argument("--policy-root", metavar="DIR", default=argparse.SUPPRESS,
+                             help=_POLICY_ROOT_HELP)
 
 
 def _percentage(text: str) -> float:
@@ -250,7 +265,8 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str],
                "sql": _sql}[args.command]
     args.earned = _Earned()
     try:
-        return handler(args, stdout, stderr, stdin or sys.stdin)
+        with policy_root(args.policy_root):
+            return handler(args, stdout, stderr, stdin or sys.stdin)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
         return args.earned.code
     except _UsageError as exc:

@@ -77,6 +77,11 @@ class PolicyLoadError(PolicyError):
         self.issues: tuple[Issue, ...] = tuple(sorted(issues, key=_issue_order))
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by the issues (not the message text), so the error crosses a process
+        pool intact: a failing worker's error reaches the parent as the same error."""
+        return (type(self), (list(self.issues),), self.__dict__)
+
 
 def _issue_order(issue: Issue) -> tuple[str, int, int, str]:
     return (issue.file, issue.line, issue.column, issue.message)
@@ -99,6 +104,10 @@ class ConditionError(PolicyError):
         text = message if suggestion is None else f"{message} (did you mean '{suggestion}'?)"
         super().__init__(text)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.offset, self.length, self.suggestion),
+                self.__dict__)
+
 
 class SnapshotError(PolicyError):
     """A borrower snapshot does not fit the policy's ``fields``."""
@@ -113,6 +122,16 @@ class SnapshotError(PolicyError):
         self.message = message
         prefix = f"loan {loan_id!r}: " if loan_id is not None else ""
         super().__init__(prefix + message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Keyword-only arguments are not in ``args``: rebuild from the parts."""
+        return (_snapshot_error, (type(self), self.message, self.loan_id, self.field,
+                                  self.value), self.__dict__)
+
+
+def _snapshot_error(cls: type[SnapshotError], message: str, loan_id: str | None,
+                    field: str | None, value: Any) -> SnapshotError:
+    return cls(message, loan_id=loan_id, field=field, value=value)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

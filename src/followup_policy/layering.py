@@ -27,10 +27,13 @@ ho.yaml:2:21
 
 from __future__ import annotations
 
+import contextlib
+import ntpath
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
@@ -41,7 +44,16 @@ from pydantic_core import PydanticUndefined
 from .completion_guardrails import check_completion
 from .durations import Duration, parse_duration
 from .errors import Issue, Location, PolicyLoadError, did_you_mean
-from .loading import YEntry, YMap, YNode, YScalar, YSeq, read_yaml_file, to_plain
+from .loading import (
+    YEntry,
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    check_policy_path,
+    read_yaml_file,
+    to_plain,
+)
 from .schema import (
     SEVERITIES,
     ChannelSpec,
@@ -59,10 +71,13 @@ from .schema import (
 )
 
 __all__ = [
+    "ROOT_MARKER",
     "PolicyChain",
+    "default_root",
     "merge_policy_trees",
     "normalize_parameter",
     "origin_of",
+    "policy_root",
     "read_policy_chain",
     "read_policy_tree",
     "short_file_names",
@@ -85,23 +100,74 @@ class PolicyChain:
     files: tuple[str, ...]
 
 
-def read_policy_tree(path: str | os.PathLike[str]) -> YNode:
+ROOT_MARKER: Final = ".followup-policy-root"
+"""An empty file of this name marks the root of a policy repository: a policy below it
+may ``extends`` any file inside it (``policies/`` ships one, so ``branches/x.yaml`` may
+extend ``../head_office.yaml``)."""
+
+_NAMED_ROOT: ContextVar[str | None] = ContextVar("followup_policy_root", default=None)
+
+
+@contextlib.contextmanager
+def policy_root(root: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Within the block, policies loaded without an explicit ``root`` use ``root``
+    (the CLI's ``--policy-root``); ``None`` keeps the default."""
+    token = _NAMED_ROOT.set(None if root is None else os.fspath(root))
+    try:
+        yield
+    finally:
+        _NAMED_ROOT.reset(token)
+
+
+def default_root(policy_file: str | os.PathLike[str]) -> str:
+    """The root ``extends`` may reach from ``policy_file`` when the caller names none: the
+    nearest folder above it holding a ``.followup-policy-root`` file, else its own folder."""
+    folder = os.path.dirname(os.path.realpath(os.fspath(policy_file)))
+    candidate = folder
+    while True:
+        if os.path.isfile(os.path.join(candidate, ROOT_MARKER)):
+            return candidate
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            return folder
+        candidate = parent
+
+
+def read_policy_tree(path: str | os.PathLike[str], *,
+                     root: str | os.PathLike[str] | None = None) -> YNode:
     """The located tree of a policy with its ``extends`` chain merged in.
 
+    ``extends`` may reach only files inside ``root`` (see :func:`read_policy_chain`).
+
     Raises:
-        PolicyLoadError: a file of the chain is unreadable, the chain has a cycle
-            or a missing parent, or a branch breaks a guardrail (then together
-            with every other problem of the merged policy).
+        PolicyLoadError: a file of the chain is unreadable or outside the root, the
+            chain has a cycle or a missing parent, or a branch breaks a guardrail (then
+            together with every other problem of the merged policy).
     """
-    return read_policy_chain(path).tree
+    return read_policy_chain(path, root=root).tree
 
 
-def read_policy_chain(path: str | os.PathLike[str]) -> PolicyChain:
-    """Like :func:`read_policy_tree`, also naming the files of the chain."""
+def read_policy_chain(path: str | os.PathLike[str], *,
+                      root: str | os.PathLike[str] | None = None) -> PolicyChain:
+    """Like :func:`read_policy_tree`, also naming the files of the chain.
+
+    Every file of the chain must lie inside ``root`` (after following symlinks): the
+    folder the caller names, else the one :func:`policy_root` set, else
+    :func:`default_root` of ``path``. An ``extends`` that is absolute, climbs out with
+    ``../`` or reaches a symlink leading out is refused at its ``file:line:col``,
+    before the target is opened, so no error can show what the target holds.
+    """
+    current = os.fspath(path)
+    check_policy_path(current)
+    named = root if root is not None else _NAMED_ROOT.get()
+    boundary = os.path.realpath(os.fspath(named) if named is not None
+                                else default_root(current))
+    if not _inside(os.path.realpath(current), boundary):
+        raise PolicyLoadError([Issue(current, 1, 1, f"the policy file is outside the policy"
+                                                    f" root {boundary}")])
     files: list[str] = []
     trees: list[YNode] = []
     seen: dict[str, int] = {}
-    current = os.fspath(path)
     while True:
         real = os.path.realpath(current)
         tree = read_yaml_file(current)
@@ -112,7 +178,7 @@ def read_policy_chain(path: str | os.PathLike[str]) -> PolicyChain:
         if extends is None:
             break
         text = str(extends.value)
-        parent = os.path.normpath(os.path.join(os.path.dirname(current), text))
+        parent = _parent_path(extends, text, current, boundary)
         if not os.path.isfile(parent):
             raise PolicyLoadError([_missing_parent(extends, text, parent)])
         if os.path.realpath(parent) in seen:
@@ -136,6 +202,49 @@ def read_policy_chain(path: str | os.PathLike[str]) -> PolicyChain:
         raise PolicyLoadError([*issues, *(problem for problem in iter_problems(merged)
                                           if problem.location not in taken)])
     return PolicyChain(merged, tuple(reversed(files)))
+
+
+def _inside(real: str, boundary: str) -> bool:
+    try:
+        return os.path.commonpath([real, boundary]) == boundary
+    except ValueError:  # different drives
+        return False
+
+
+def _parent_path(extends: YScalar, text: str, current: str, boundary: str) -> str:
+    """The file ``extends: text`` names, if it may be read; else a located load error
+    that names the root but never the target's content."""
+    loc = extends.location
+
+    def refuse(message: str, message_zh: str) -> PolicyLoadError:
+        return PolicyLoadError([Issue(loc.file, loc.line, loc.column, message,
+                                      message_zh=message_zh)])
+
+    shown = text.replace("\0", "\\0")
+    if "\0" in text:
+        raise refuse(f"'extends: {shown}' is not a file name (it holds a NUL character)",
+                     f"“extends: {shown}”不是文件名（含 NUL 字符）")
+    if os.path.isabs(text) or ntpath.isabs(text) or ntpath.splitdrive(text)[0]:
+        raise refuse(f"'extends: {text}' is an absolute path; name the parent policy"
+                     " relative to this file, inside the policy root",
+                     f"“extends: {text}”是绝对路径；"
+                     "上级政策须写相对于本文件的路径，且在政策根目录内")
+    parent = os.path.normpath(os.path.join(os.path.dirname(current), text))
+    hint = (f"a parent policy must be inside the policy root {boundary} (load with"
+            f" root=... or --policy-root, or put a {ROOT_MARKER} file in the folder that"
+            " holds the whole chain)")
+    hint_zh = (f"上级政策须在政策根目录 {boundary} 之内（加载时用 root=... 或 --policy-root"
+               f" 指定根目录，或在存放整条继承链的目录放一个 {ROOT_MARKER} 文件）")
+    lexical = os.path.normpath(os.path.join(os.path.realpath(os.path.dirname(current) or "."),
+                                            text))
+    if not _inside(lexical, boundary):
+        raise refuse(f"'extends: {text}' leaves the policy root; {hint}",
+                     f"“extends: {text}”超出了政策根目录；{hint_zh}")
+    if not _inside(os.path.realpath(lexical), boundary):
+        raise refuse(f"'extends: {text}' leads out of the policy root through a symbolic"
+                     f" link; {hint}",
+                     f"“extends: {text}”经符号链接指向政策根目录之外；{hint_zh}")
+    return parent
 
 
 def _extends_node(tree: YNode) -> YScalar | None:
@@ -634,6 +743,8 @@ class _Merger:
     def check_severity(self, kind: _Kind, what: str, found: YEntry | None, entry: YEntry,
                        item: YMap) -> None:
         old, new = _effective(kind, "severity", found), to_plain(entry.node)
+        if not (isinstance(old, str) and isinstance(new, str)):  # e.g. a mapping: compile
+            return  # reports the shape, located (a dict is not even hashable here)
         if old not in _SEVERITY_RANK or new not in _SEVERITY_RANK:
             return
         if _SEVERITY_RANK[new] < _SEVERITY_RANK[old]:

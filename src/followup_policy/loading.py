@@ -24,6 +24,7 @@ import bisect
 import codecs
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,6 +47,7 @@ __all__ = [
     "YNode",
     "YScalar",
     "YSeq",
+    "check_policy_path",
     "location_of",
     "node_at",
     "parse_yaml",
@@ -307,6 +309,7 @@ class _Builder:
         self.open_anchors: set[str] = set()
         self.stack: list[_Frame] = []
         self.total = 0
+        self.repeated = 0  # nodes counted again through aliases
         self.documents = 0
         self.root: YNode | None = None
 
@@ -341,8 +344,15 @@ class _Builder:
     def count(self, size: int, location: Location) -> None:
         self.total += size
         if self.total > MAX_NODES:
-            self.issue(location, f"the document has more than {MAX_NODES} nodes, counting "
-                                 "those repeated through aliases; is it an alias bomb?")
+            self.issues.append(Issue(
+                location.file, location.line, location.column,
+                f"the document has more than {MAX_NODES} nodes ({self.repeated} of them"
+                " repeated through aliases): that is the limit MAX_NODES, which stops alias"
+                " bombs; split the policy into files, or raise"
+                " followup_policy.loading.MAX_NODES (see docs/security.md)",
+                message_zh=f"文档超过 {MAX_NODES} 个节点（其中 {self.repeated} 个经别名重复）："
+                "这是防止别名炸弹的上限 MAX_NODES；请把政策拆成多个文件，或调高"
+                " followup_policy.loading.MAX_NODES（见 docs/security.md）"))
             raise _Abort
 
     def check_tag(self, tag: str | None, location: Location, allowed: frozenset[str]) -> bool:
@@ -394,6 +404,7 @@ class _Builder:
                            suggestion=did_you_mean(name, self.anchors))
             found = (YScalar(None, location), 1)
         node, size = found
+        self.repeated += size
         self.count(size, location)
         top = self.stack[-1] if self.stack else None
         if top is not None and top.is_map and top.key_state == _EXPECT_KEY:
@@ -651,9 +662,34 @@ def _is_empty(root: YNode) -> bool:
             and root._raw.text == "" and root._raw.style == "")
 
 
+def check_policy_path(file: str) -> None:
+    """Refuse a path no file system can hold (a NUL character) as a load error, not the
+    ``ValueError`` the ``os`` functions raise."""
+    if "\0" in file:
+        shown = file.replace("\0", "\\0")
+        raise PolicyLoadError([Issue(shown, 1, 1, "cannot read the file: its name contains"
+                                                  " a NUL character")])
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
 def _oversize(file: str, size: int) -> Issue:
     return Issue(file, 1, 1, f"the file is {size} bytes; a policy file may be at most "
-                             f"{MAX_FILE_BYTES} bytes")
+                             f"{MAX_FILE_BYTES} bytes (the limit MAX_FILE_BYTES; raise"
+                             " followup_policy.loading.MAX_FILE_BYTES, see docs/security.md)",
+                 message_zh=f"文件有 {size} 字节；政策文件最多 {MAX_FILE_BYTES} 字节（上限"
+                 " MAX_FILE_BYTES；可调高 followup_policy.loading.MAX_FILE_BYTES，见"
+                 " docs/security.md）")
 
 
 def read_yaml_file(path: str | os.PathLike[str]) -> YNode:
@@ -665,10 +701,15 @@ def read_yaml_file(path: str | os.PathLike[str]) -> YNode:
         PolicyLoadError: the file is too big, unreadable, not UTF-8 or not valid YAML.
     """
     file = os.fspath(path)
+    check_policy_path(file)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise PolicyLoadError([_oversize(file, size)])
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise PolicyLoadError([Issue(file, 1, 1, "cannot read the file: a policy must be"
+                                                     " a regular file (this is a "
+                                                     f"{_file_kind(info.st_mode)})")])
+        if info.st_size > MAX_FILE_BYTES:
+            raise PolicyLoadError([_oversize(file, info.st_size)])
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)  # a file may grow, or lie about its size
     except OSError as error:

@@ -553,6 +553,10 @@ _HELP_ZH: dict[str, str] = {
         "提示信息的语言：en 或 zh（默认按系统语言环境 LANG）",
     "print the branch variant of the schema: every key optional, for files with extends":
         "输出分行版本的 Schema：所有键都可省略，用于带 extends 的分行政策文件",
+    "the folder `extends` may reach (default: the nearest folder above the policy holding a"
+    " .followup-policy-root file, else the policy's folder)":
+        "`extends` 可以读取的目录（默认：政策文件之上最近的含 .followup-policy-root 文件的目录，"
+        "否则为政策文件所在目录）",
 }
 _ARGPARSE_ZH = {"usage: ": "用法：", "positional arguments": "位置参数", "options": "选项",
                 "optional arguments": "选项"}

@@ -27,6 +27,7 @@ __all__ = [
     "Record",
     "Unreadable",
     "UnreadableInput",
+    "csv_message",
     "guess_format",
     "json_problem",
     "open_input",
@@ -108,6 +109,13 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+def _json_where(exc: json.JSONDecodeError) -> str:
+    """``Expecting value at column 3``; json's own "starting at" messages get no second "at"
+    (``Unterminated string starting at column 3``, not "at at column")."""
+    joiner = " " if exc.msg.endswith(" at") else " at "
+    return f"{exc.msg}{joiner}column {exc.colno}"
+
+
 def json_problem(text: str) -> tuple[Any, str | None, int]:
     """Parse one JSON text: (value, None, 0) or (None, why not, line of the problem)."""
     bad = _undecodable(text)
@@ -119,7 +127,7 @@ def json_problem(text: str) -> tuple[Any, str | None, int]:
     try:
         return _loads(text), None, 0
     except json.JSONDecodeError as exc:
-        return None, f"not valid JSON: {exc.msg} at column {exc.colno}", exc.lineno
+        return None, f"not valid JSON: {_json_where(exc)}", exc.lineno
     except RecursionError:
         return None, "not readable: JSON nested too deeply", 1
     except ValueError as exc:  # e.g. an integer over Python's 4,300-digit conversion limit
@@ -162,7 +170,7 @@ def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
         except StopIteration:
             return
         except csv.Error as exc:
-            problem: str | None = _csv_message(exc)
+            problem: str | None = csv_message(exc)
             row = None
         else:
             bad = _undecodable("\x1f".join(row)) if row else None
@@ -191,7 +199,8 @@ def _row_dict(header: list[str], row: list[str]) -> dict[str, str | None]:
     return values
 
 
-def _csv_message(exc: csv.Error) -> str:
+def csv_message(exc: csv.Error) -> str:
+    """Why a CSV row could not be read, naming Python's cell limit when that was it."""
     text = str(exc)
     if "field larger than field limit" in text:
         return (f"not readable: a cell is longer than {csv.field_size_limit():,} characters"

@@ -50,6 +50,9 @@ class PolicyRepository:
     def from_directory(cls, path: str | os.PathLike[str]) -> PolicyRepository:
         """Load every ``*.yaml``/``*.yml`` under ``path``, recursively.
 
+        ``path`` is the root: no file (nor its ``extends`` chain, nor a symlink) may
+        reach outside it.
+
         Raises:
             PolicyLoadError: with every problem of every file at once.
             PolicyError: ``path`` is not a directory.
@@ -57,11 +60,13 @@ class PolicyRepository:
         folder = Path(path)
         if not folder.is_dir():
             raise PolicyError(f"{os.fspath(path)} is not a directory of policies")
-        return cls.from_files(yaml_files_under(folder))
+        return cls.from_files(yaml_files_under(folder), root=folder)
 
     @classmethod
-    def from_files(cls, paths: Iterable[str | os.PathLike[str]]) -> PolicyRepository:
-        """Load the given policy files (each with its ``extends`` chain).
+    def from_files(cls, paths: Iterable[str | os.PathLike[str]], *,
+                   root: str | os.PathLike[str] | None = None) -> PolicyRepository:
+        """Load the given policy files (each with its ``extends`` chain), each confined
+        to ``root`` (by default as :func:`followup_policy.load_policy` decides).
 
         Raises:
             PolicyLoadError: with every problem of every file at once.
@@ -72,7 +77,7 @@ class PolicyRepository:
         issues: list[Issue] = []
         for path in paths:
             try:
-                policies.append(load_policy(path))
+                policies.append(load_policy(path, root=root))
             except PolicyLoadError as exc:
                 issues.extend(exc.issues)
         if issues:

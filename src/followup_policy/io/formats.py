@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, Literal, get_args
 
-from ..records import Record, Unreadable, json_problem
+from ..records import Record, Unreadable, csv_message, json_problem
 from .encodings import SAMPLE_BYTES, detect_encoding, normal_encoding
 from .errors import InputError
 from .mapping import ColumnMapping
@@ -154,14 +154,22 @@ def _text_records(stream: IO[str], fmt: str,
 
 
 def _csv_rows(reader: csv.DictReader[str]) -> Iterator[Record | Unreadable]:
-    line = reader.line_num + 1
     header = [h.strip() for h in reader.fieldnames or ()]
-    for index, row in enumerate(reader):
-        if None in row:  # more cells than header columns
-            yield Unreadable(index, line, "row has more cells than the header has columns")
-        else:
-            yield Record(index, line, dict(zip(header, row.values(), strict=True)))
+    index = 0
+    while True:
         line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a cell over csv.field_size_limit(): that row only
+            yield Unreadable(index, line, csv_message(exc))
+        else:
+            if None in row:  # more cells than header columns
+                yield Unreadable(index, line, "row has more cells than the header has columns")
+            else:
+                yield Record(index, line, dict(zip(header, row.values(), strict=True)))
+        index += 1
 
 
 def _loads(text: str) -> Any:

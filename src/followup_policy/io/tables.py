@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import IO, Any, Literal
 
+from ..atomic import atomic_path
 from .formats import require
 
 __all__ = ["TableFormat", "write_table"]
@@ -46,5 +47,6 @@ def _xlsx(rows: Iterable[dict[str, Any]], columns: Sequence[str], path: str) -> 
     for row in rows:
         sheet.append([row.get(c) for c in columns])
         count += 1
-    book.save(path)
+    with atomic_path(path) as temporary:  # the previous workbook stays until this one is whole
+        book.save(temporary)
     return count

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
 
+from ..atomic import atomic_text, atomic_write_text
 from ..policy import Policy
 from .forecast import (
     COLUMNS,
@@ -50,8 +51,7 @@ def report(policy: PathLike, output: PathLike | None = None, *,
 
         html = handbook_html(policy)
     if output is not None:
-        with open(output, "w", encoding="utf-8") as stream:
-            stream.write(html)
+        atomic_write_text(output, html)
     return html
 
 
@@ -102,10 +102,9 @@ def forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Mapping[s
         from .forecast_page import forecast_html
 
         title = policy.title if isinstance(policy, Policy) else _load(policy).title
-        with open(output, "w", encoding="utf-8") as stream:
-            stream.write(forecast_html(result, title))
+        atomic_write_text(output, forecast_html(result, title))
     if csv is not None:
-        with open(csv, "w", encoding="utf-8", newline="") as stream:
+        with atomic_text(csv) as stream:
             result.to_csv(stream)
     return result.table(dataframe)
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import IO
 
+from ..atomic import atomic_text, atomic_write_text
 from . import Engine, compute_forecast, report
 
 __all__ = ["forecast_command", "report_command"]
@@ -57,7 +58,7 @@ def forecast_command(policy_path: str, portfolio: str, months: int, as_of: date,
         if csv_path == "-":
             result.to_csv(stdout)
         else:
-            with open(csv_path, "w", encoding="utf-8", newline="") as stream:
+            with atomic_text(csv_path) as stream:
                 result.to_csv(stream)
     overdue = sum(1 for t in result.backlog if t.status == "overdue")
     stderr.write(f"{result.loans} loans, {len(result.rejects)} rejected; open today"
@@ -70,5 +71,4 @@ def _write(text: str, output: str | None, stdout: IO[str]) -> None:
     if output is None or output == "-":
         stdout.write(text)
         return
-    with open(output, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    atomic_write_text(output, text)

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from ...atomic import atomic_path, atomic_text
 from ...output import make_writer
 from ...policy import Policy
 from ...records import Record, Unreadable
@@ -89,13 +90,15 @@ def write_arrow(table: Any, path: str | Path) -> None:
     """An Arrow table to Parquet, CSV or JSONL, chosen by the file name."""
     name = str(path).lower()
     if name.endswith(".csv"):
-        require("pyarrow.csv").write_csv(table, path)
+        with atomic_path(path) as temporary:
+            require("pyarrow.csv").write_csv(table, str(temporary))
     elif name.endswith((".jsonl", ".json")):
-        with open(path, "w", encoding="utf-8") as handle:
+        with atomic_text(path) as handle:
             for row in table.to_pylist():
                 handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     else:
-        require("pyarrow.parquet").write_table(table, path)
+        with atomic_path(path) as temporary:
+            require("pyarrow.parquet").write_table(table, str(temporary))
 
 
 def sql_command(policy: Policy, dialect: str, stdout: IO[str], stderr: IO[str]) -> int:
