@@ -264,15 +264,15 @@ def test_a_weaker_channel_or_wider_completes_with_is_always_refused(
     overlay, key = case
     branch = folder / "branches" / "loose.yaml"
     document = {"policy": {"id": "loose-branch", "title": "放松分行", "version": "1",
-                           "extends": str(HEAD_OFFICE)}, **overlay}
+                           "extends": "../head_office.yaml"}, **overlay}
     branch.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
                       encoding="utf-8")
     with pytest.raises(fp.PolicyLoadError) as caught:
-        fp.load_policy(branch)
+        fp.load_policy(branch, root=folder)
     refusals = [i for i in caught.value.issues if i.related is not None]
     assert len(refusals) == 1, caught.value
     (issue,) = refusals
     assert issue.file == str(branch) and issue.related is not None
-    assert issue.related.file == str(HEAD_OFFICE)
+    assert issue.related.file == str(folder / "head_office.yaml")
     assert ("is not as strong as" in issue.message if key == "channel"
             else "lets an entry through" in issue.message), issue.message
