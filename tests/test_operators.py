@@ -63,6 +63,16 @@ def test_portfolio_sql_covers_every_entry() -> None:
     assert applications | comparisons == KEYS
 
 
+def test_analysis_covers_every_entry() -> None:
+    pytest.importorskip("z3", reason="the analysis extra (z3-solver) is missing")
+    from followup_policy.analysis import translate
+
+    applications, comparisons = set(translate.APPLICATIONS), set(translate.COMPARISONS)
+    assert comparisons == {op.key for op in TRANSLATED if op.shape == "comparison"}
+    assert applications | comparisons == KEYS
+    assert not applications & comparisons
+
+
 SAMPLES: dict[str, list[Any]] = {
     "number": [0, 3, -7, Decimal("2.5"), Decimal("-0.1")],
     "bool": [True, False],

@@ -27,22 +27,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..expressions import Condition, Environment, ValueType
-from ..expressions._ast import (
-    Binary,
-    BoolOp,
-    Call,
-    Compare,
-    ListExpr,
-    Literal,
-    Name,
-    Node,
-    Param,
-    Unary,
-)
-from ..expressions._checker import check_condition
-from ..expressions._compiler import fold
-from ..expressions._parser import parse
+from ..expressions import Condition, ValueType
+from ..expressions._ast import BoolOp, Compare, ListExpr, Literal, Name, Node, Param, children
+from ..expressions.operators import Operator, comparison_of, operator_of
+from ..expressions.translator import Application, Translator
 from ..policy import Policy
 from ..schema import FieldSpec
 from ..snapshots import _field_coercer
@@ -97,8 +85,7 @@ class RawField:
 
 def condition_tree(condition: Condition) -> Node:
     """The typed, folded tree of a compiled condition (what its closures were built from)."""
-    env: Environment = condition._env
-    return fold(check_condition(parse(condition.text), env, condition.text), env)
+    return condition.tree
 
 
 _KINDS = {"int": "int", "decimal": "real", "string": "string", "enum": "string",
@@ -146,7 +133,7 @@ class Loan:
         return raw
 
 
-class PolicyEncoding:
+class PolicyEncoding(Translator[Val]):
     """One policy's view of a :class:`Loan`: its fields, parameters, tier and conditions."""
 
     def __init__(self, policy: Policy, loan: Loan) -> None:
@@ -271,40 +258,42 @@ class PolicyEncoding:
         return self.true(condition)
 
     def expr(self, node: Node) -> Val:
-        z3 = self.z3
-        if isinstance(node, Literal):
-            return self.literal(node.value, node.type)
-        if isinstance(node, Name):
-            return self.name(node.name)
-        if isinstance(node, Param):
-            return self.param_at(node.name, self.values["as_of"])
-        if isinstance(node, ListExpr):
-            return Val(z3.BoolVal(True), None, "list", tuple(self.expr(i) for i in node.items))
-        if isinstance(node, Unary):
-            operand = self.expr(node.operand)
-            if node.op == "not":
-                return Val(operand.known, z3.Not(operand.value), "bool")
-            if node.op == "-" and operand.kind in ("int", "real"):
-                return Val(operand.known, -operand.value, operand.kind)
-            raise Untranslatable(f"operator '{node.op}'")
-        if isinstance(node, Binary):
-            return self.binary(node)
-        if isinstance(node, BoolOp):
-            return self.bool_op(node.op, [self.expr(o) for o in node.operands])
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, Call):
-            return self.call(node)
-        raise Untranslatable(f"condition part {type(node).__name__}")
+        """The symbolic value of a checked sub-expression."""
+        return self.translate(node)
 
-    def literal(self, value: Any, kind: ValueType | None) -> Val:
+    def literal(self, node: Literal) -> Val:
+        return self.constant_val(node.value, node.type)
+
+    def name(self, node: Name) -> Val:
+        return self.read(node.name)
+
+    def param(self, node: Param) -> Val:
+        return self.param_at(node.name, self.values["as_of"])
+
+    def list_expr(self, node: ListExpr) -> Val:
+        return Val(self.z3.BoolVal(True), None, "list", tuple(self.expr(i) for i in node.items))
+
+    def apply(self, op: Operator, node: Application) -> Val:
+        translation = APPLICATIONS.get(op.key)
+        if translation is None:
+            raise Untranslatable(f"operator '{op.symbol}'")
+        return translation(self, node)
+
+    def operands(self, node: Application) -> list[Val]:
+        """The values of the node's operands, then ``as_of`` if the function reads it."""
+        values = [self.expr(kid) for kid in children(node)]
+        if operator_of(node).context == "as_of":
+            values.append(self.values["as_of"])
+        return values
+
+    def constant_val(self, value: Any, kind: ValueType | None) -> Val:
         z3 = self.z3
         if value is None:
             return Val(z3.BoolVal(False), z3.BoolVal(False), "null")
         if isinstance(value, tuple):
             item = kind.item if kind is not None else None
             return Val(z3.BoolVal(True), None, "list",
-                       tuple(self.literal(v, item) for v in value))
+                       tuple(self.constant_val(v, item) for v in value))
         if isinstance(value, bool):
             return Val(z3.BoolVal(True), z3.BoolVal(value), "bool")
         if isinstance(value, int):
@@ -317,7 +306,7 @@ class PolicyEncoding:
             return Val(z3.BoolVal(True), z3.StringVal(value), "string")
         raise Untranslatable(f"constant {value!r}")
 
-    def name(self, name: str) -> Val:
+    def read(self, name: str) -> Val:
         if name == "tier":
             return self.tier()
         found = self.values.get(name)
@@ -339,25 +328,12 @@ class PolicyEncoding:
             value = z3.If(on.value >= start.toordinal(), self.constant(row_value, kind), value)
         return Val(known, value, kind)
 
-    def binary(self, node: Binary) -> Val:
-        z3 = self.z3
-        left, right = self.expr(node.left), self.expr(node.right)
+    def numbers(self, node: Application) -> tuple[Val, Val, Any]:
+        """Both operands of an arithmetic operator, and when both are known."""
+        left, right = self.operands(node)
         if left.kind not in ("int", "real") or right.kind not in ("int", "real"):
-            raise Untranslatable(f"'{node.op}' on {left.kind} and {right.kind}")
-        known = z3.And(left.known, right.known)
-        if node.op == "%":
-            return self.modulo(left, right, known)
-        if node.op == "/":
-            a, b = _real(z3, left), _real(z3, right)
-            return Val(z3.And(known, b != 0), a / b, "real")
-        if node.op not in ("+", "-", "*"):
-            raise Untranslatable(f"operator '{node.op}'")
-        if left.kind == right.kind == "int":
-            a, b, kind = left.value, right.value, "int"
-        else:
-            a, b, kind = _real(z3, left), _real(z3, right), "real"
-        value = a + b if node.op == "+" else a - b if node.op == "-" else a * b
-        return Val(known, value, kind)
+            raise Untranslatable(f"'{operator_of(node).symbol}' on {left.kind} and {right.kind}")
+        return left, right, self.z3.And(left.known, right.known)
 
     def modulo(self, left: Val, right: Val, known: Any) -> Val:
         """The remainder with the sign of the dividend; unknown for ``x % 0`` and, for
@@ -391,18 +367,21 @@ class PolicyEncoding:
 
     def compare(self, node: Compare) -> Val:
         operands = [self.expr(o) for o in node.operands]
-        pairs = [self.comparison(operands[i], op.op, operands[i + 1])
+        pairs = [COMPARISONS[comparison_of(node, i).key](self, operands[i], op.op,
+                                                         operands[i + 1])
                  for i, op in enumerate(node.ops)]
         return pairs[0] if len(pairs) == 1 else self.bool_op("and", pairs)
 
+    def membership(self, left: Val, op: str, right: Val) -> Val:
+        z3 = self.z3
+        if right.kind != "list" or left.kind == "list":
+            raise Untranslatable(f"'{op}' on {left.kind} and {right.kind}")
+        hits = [z3.And(item.known, self.equal(left, item)) for item in right.items]
+        found = z3.Or(hits) if hits else z3.BoolVal(False)
+        return Val(left.known, found if op == "in" else z3.Not(found), "bool")
+
     def comparison(self, left: Val, op: str, right: Val) -> Val:
         z3 = self.z3
-        if op in ("in", "not in"):
-            if right.kind != "list" or left.kind == "list":
-                raise Untranslatable(f"'{op}' on {left.kind} and {right.kind}")
-            hits = [z3.And(item.known, self.equal(left, item)) for item in right.items]
-            found = z3.Or(hits) if hits else z3.BoolVal(False)
-            return Val(left.known, found if op == "in" else z3.Not(found), "bool")
         if "list" in (left.kind, right.kind):
             raise Untranslatable(f"'{op}' on lists")
         known = z3.And(left.known, right.known)
@@ -411,13 +390,7 @@ class PolicyEncoding:
         if op == "!=":
             return Val(known, z3.Not(self.equal(left, right)), "bool")
         a, b = self.comparable(left, right)
-        compare: dict[str, Callable[[Any, Any], Any]] = {
-            "<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
-            ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
-        }
-        if op not in compare:
-            raise Untranslatable(f"operator '{op}'")
-        return Val(known, compare[op](a, b), "bool")
+        return Val(known, _ORDERINGS[op](a, b), "bool")
 
     def comparable(self, left: Val, right: Val) -> tuple[Any, Any]:
         numbers = ("int", "real")
@@ -434,33 +407,6 @@ class PolicyEncoding:
             return self.z3.BoolVal(False)
         a, b = self.comparable(left, right)
         return a == b
-
-    def call(self, node: Call) -> Val:
-        z3 = self.z3
-        name = node.name
-        if name == "param_at":
-            parameter = node.args[0]
-            assert isinstance(parameter, Literal)
-            return self.param_at(str(parameter.value), self.expr(node.args[1]))
-        args = [self.expr(a) for a in node.args]
-        if name == "is_set":
-            return Val(z3.BoolVal(True), args[0].known, "bool")
-        if name == "len":
-            arg = args[0]
-            if arg.kind == "list":
-                return Val(z3.BoolVal(True), z3.IntVal(len(arg.items)), "int")
-            if arg.kind == "string":
-                return Val(arg.known, z3.Length(arg.value), "int")
-            raise Untranslatable(f"len of {arg.kind}")
-        if name == "days_since":
-            args = [args[0], self.values["as_of"]]
-            name = "days_between"
-        if name == "days_between":
-            start, end = args
-            return Val(z3.And(start.known, end.known), end.value - start.value, "int")
-        if name == "months_between":
-            return self.months_between(*args)
-        raise Untranslatable(f"function '{name}'")
 
     def months_between(self, start: Val, end: Val) -> Val:
         """Whole calendar months, as a fresh integer bounded by the day difference."""
@@ -481,6 +427,116 @@ class PolicyEncoding:
                                                        bounds(-months, -days))))
         loan.months.append(MonthsTerm(months, known, start.value, end.value))
         return Val(known, months, "int")
+
+
+# -- one translation per entry of the operator table ------------------------------------
+
+Translation = Callable[[PolicyEncoding, Application], Val]
+
+
+def _untranslatable(what: str) -> Callable[..., Val]:
+    """The translation of an entry the analysis cannot encode: checks needing it are unknown."""
+
+    def refuse(*args: Any) -> Val:
+        raise Untranslatable(what)
+
+    return refuse
+
+
+def _negate(e: PolicyEncoding, node: Application) -> Val:
+    (operand,) = e.operands(node)
+    if operand.kind not in ("int", "real"):
+        raise Untranslatable("operator '-'")
+    return Val(operand.known, -operand.value, operand.kind)
+
+
+def _not(e: PolicyEncoding, node: Application) -> Val:
+    (operand,) = e.operands(node)
+    return Val(operand.known, e.z3.Not(operand.value), "bool")
+
+
+def _arithmetic(combine: Callable[[Any, Any], Any]) -> Translation:
+    """``+``, ``-``, ``*``: ints stay ints, a decimal on either side makes reals."""
+
+    def arithmetic(e: PolicyEncoding, node: Application) -> Val:
+        left, right, known = e.numbers(node)
+        if left.kind == right.kind == "int":
+            return Val(known, combine(left.value, right.value), "int")
+        return Val(known, combine(_real(e.z3, left), _real(e.z3, right)), "real")
+
+    return arithmetic
+
+
+def _divide(e: PolicyEncoding, node: Application) -> Val:
+    left, right, known = e.numbers(node)
+    a, b = _real(e.z3, left), _real(e.z3, right)
+    return Val(e.z3.And(known, b != 0), a / b, "real")
+
+
+def _modulo(e: PolicyEncoding, node: Application) -> Val:
+    return e.modulo(*e.numbers(node))
+
+
+def _kleene(e: PolicyEncoding, node: Application) -> Val:
+    assert isinstance(node, BoolOp)
+    return e.bool_op(node.op, [e.expr(o) for o in node.operands])
+
+
+def _days_between(e: PolicyEncoding, node: Application) -> Val:
+    start, end = e.operands(node)
+    return Val(e.z3.And(start.known, end.known), end.value - start.value, "int")
+
+
+def _months_between(e: PolicyEncoding, node: Application) -> Val:
+    return e.months_between(*e.operands(node))
+
+
+def _is_set(e: PolicyEncoding, node: Application) -> Val:
+    (operand,) = e.operands(node)
+    return Val(e.z3.BoolVal(True), operand.known, "bool")
+
+
+def _length(e: PolicyEncoding, node: Application) -> Val:
+    (arg,) = e.operands(node)
+    if arg.kind == "list":
+        return Val(e.z3.BoolVal(True), e.z3.IntVal(len(arg.items)), "int")
+    if arg.kind == "string":
+        return Val(arg.known, e.z3.Length(arg.value), "int")
+    raise Untranslatable(f"len of {arg.kind}")
+
+
+def _param_at(e: PolicyEncoding, node: Application) -> Val:
+    parameter, on = children(node)
+    assert isinstance(parameter, Literal)
+    return e.param_at(str(parameter.value), e.expr(on))
+
+
+APPLICATIONS: dict[str, Translation] = {
+    "neg": _negate, "not": _not,
+    "add": _arithmetic(lambda a, b: a + b), "sub": _arithmetic(lambda a, b: a - b),
+    "mul": _arithmetic(lambda a, b: a * b), "div": _divide, "mod": _modulo,
+    "and": _kleene, "or": _kleene,
+    "days_between": _days_between, "days_since": _days_between,
+    "months_between": _months_between, "is_set": _is_set, "len": _length,
+    "param_at": _param_at,
+}
+"""The z3 term of each unary, arithmetic, logic and function entry."""
+
+COMPARISONS: dict[str, Callable[[PolicyEncoding, Val, str, Val], Val]] = {
+    "eq": PolicyEncoding.comparison, "ne": PolicyEncoding.comparison,
+    "lt": PolicyEncoding.comparison, "le": PolicyEncoding.comparison,
+    "gt": PolicyEncoding.comparison, "ge": PolicyEncoding.comparison,
+    "in": PolicyEncoding.membership, "not_in": PolicyEncoding.membership,
+    "list_eq": _untranslatable("'==' on lists"), "list_ne": _untranslatable("'!=' on lists"),
+    "list_in": _untranslatable("'in' on lists"),
+    "list_not_in": _untranslatable("'not in' on lists"),
+}
+"""The z3 term of each comparison entry, for one pair of a chain."""
+
+_ORDERINGS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
+}
 
 
 def when_unknown_of(element: Any) -> str:
