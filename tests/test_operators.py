@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,6 +72,12 @@ def test_analysis_covers_every_entry() -> None:
     assert comparisons == {op.key for op in TRANSLATED if op.shape == "comparison"}
     assert applications | comparisons == KEYS
     assert not applications & comparisons
+
+
+def test_the_policy_format_documents_every_entry() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "policy-format.md").read_text("utf-8")
+    for op in OPERATORS:
+        assert f"`{op.usage or op.symbol}`" in doc, op.key
 
 
 SAMPLES: dict[str, list[Any]] = {

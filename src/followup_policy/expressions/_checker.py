@@ -16,7 +16,8 @@ from typing import NoReturn
 from ..errors import ConditionError, did_you_mean
 from ._ast import Binary, BoolOp, Call, Compare, ListExpr, Literal, Name, Node, Op, Param, Unary
 from ._types import BOOL, DATE, DECIMAL, INT, NULL, STRING, Environment, ValueType
-from .operators import FUNCTIONS, operator_of
+from .operators import FUNCTIONS, Operator, operator_of
+from .translator import Application, Translator
 
 __all__ = ["FUNCTION_NAMES", "check", "check_condition", "compatible"]
 
@@ -95,7 +96,7 @@ def _type(node: Node) -> ValueType:
     return node.type
 
 
-class _Checker:
+class _Checker(Translator[Node]):
     def __init__(self, env: Environment, text: str) -> None:
         self.env = env
         self.text = text
@@ -111,25 +112,20 @@ class _Checker:
         return sorted(self.env.params.names())
 
     def check(self, node: Node) -> Node:
-        if isinstance(node, Literal):
-            return replace(node, type=_literal_type(node.value))
-        if isinstance(node, Name):
-            return self.name(node)
-        if isinstance(node, Param):
-            return self.param(node)
-        if isinstance(node, ListExpr):
-            return self.list_expr(node)
+        if isinstance(node, Call):  # before the table lookup: the name may be misspelt
+            return self.call(node)
+        return self.translate(node)
+
+    def literal(self, node: Literal) -> Node:
+        return replace(node, type=_literal_type(node.value))
+
+    def apply(self, op: Operator, node: Application) -> Node:
         if isinstance(node, Unary):
             return self.unary(node)
         if isinstance(node, Binary):
             return self.binary(node)
-        if isinstance(node, BoolOp):
-            return self.bool_op(node)
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, Call):
-            return self.call(node)
-        raise TypeError(f"not a condition node: {node!r}")
+        assert isinstance(node, BoolOp), "calls are checked before the table lookup"
+        return self.bool_op(node)
 
     # -- names ------------------------------------------------------------------------------
 
