@@ -236,3 +236,21 @@ def test_a_csv_cell_over_the_csv_limit_is_one_reject_and_the_run_goes_on(
     rejects = [line for line in err.getvalue().splitlines() if line.startswith("{")]
     assert len(rejects) == 1 and '"line": 3' in rejects[0]
     assert "longer than 131,072 characters" in rejects[0]
+
+
+@pytest.mark.parametrize("padding", [0, 70_000], ids=["in the sample", "after the sample"])
+def test_invalid_utf8_in_one_jsonl_line_is_one_reject(tmp_path: Path, padding: int) -> None:
+    """Defect 4: one corrupt line used to end the run and lose every good line before it."""
+    good = ('{"loan_id": "A%d", "disbursement_date": "2026-01-01", "loan_type": "residential",'
+            ' "note": "%s"}\n')
+    source = tmp_path / "loans.jsonl"
+    source.write_bytes((good % (1, "x" * padding)).encode() + b'{"loan_id": "A\xff2"}\n'
+                       + (good % (3, "贷款")).encode())
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["evaluate", "-p", str(POLICIES / "head_office.yaml"), str(source),
+                "--as-of", "2026-03-01"], out, err)
+    assert code == 1
+    assert [line[:16] for line in out.getvalue().splitlines()] == ['{"loan_id":"A1",',
+                                                                    '{"loan_id":"A3",']
+    (reject,) = [line for line in err.getvalue().splitlines() if line.startswith("{")]
+    assert '"line": 2' in reject and "not valid UTF-8 (byte 0xFF" in reject

@@ -37,12 +37,22 @@ def detect_encoding(sample: bytes) -> str:
     for bom, name in _BOMS:
         if sample.startswith(bom):
             return name
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    if _decodes(sample, "utf-8"):
+        return "utf-8"
+    if _decodes(sample, "gb18030"):
+        return "gb18030"
+    # neither: UTF-8 with a stray bad byte (a corrupt line), which is read with
+    # errors="surrogateescape" so that only the records holding it are rejected
+    return "utf-8"
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         decoder.decode(sample, final=False)  # a character cut at the end of the sample is fine
     except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
+        return False
+    return True
 
 
 def normal_encoding(name: str) -> str:

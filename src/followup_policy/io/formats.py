@@ -9,6 +9,7 @@ rejected while the rest is still read.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import importlib
@@ -127,7 +128,11 @@ def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
         else:
             with open(name, "rb") as probe:
                 codec = detect_encoding(probe.read(SAMPLE_BYTES))
-        handle = open(name, encoding=codec, newline="")  # noqa: SIM115 - closed below
+        # UTF-8: a bad byte becomes a lone surrogate, so only the record holding it is
+        # rejected (records.json_problem, the snapshot reader) and the run goes on
+        errors = "surrogateescape" if codecs.lookup(codec).name == "utf-8" else "strict"
+        handle = open(name, encoding=codec, errors=errors,  # noqa: SIM115 - closed below
+                      newline="")
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
     with handle:
