@@ -15,6 +15,7 @@ import csv
 import importlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -152,10 +153,18 @@ def _text_records(stream: IO[str], fmt: str,
             raise InputError(f"{name}: not valid CSV: {exc}") from None
         if header is None:
             raise InputError(f"{name}: the CSV file is empty (no header line)")
+        bad = _BAD_BYTE.search("".join(header))
+        if bad is not None:  # without its header no row can be read: the file is unreadable
+            raise InputError(f"{name}: the CSV header is not valid UTF-8 (byte"
+                             f" 0x{ord(bad.group()) - 0xDC00:02X}); pass --encoding"
+                             " (e.g. gb18030 or utf-8)")
         return [h.strip() for h in header], _csv_rows(reader)
     if fmt == "json":
         return None, _json_rows(stream)
     return None, _jsonl_rows(stream)
+
+
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # a byte surrogateescape could not decode
 
 
 def _csv_rows(reader: csv.DictReader[str]) -> Iterator[Record | Unreadable]:
