@@ -238,6 +238,7 @@ def policies(draw: st.DrawFn) -> PolicySpec:
         }
         if draw(st.booleans()):
             node["when"] = condition(draw, names, 2)
+        _maybe_escalate(draw, node)
         chosen = draw(checklist)
         if chosen:
             node["checklist"] = chosen
@@ -297,12 +298,22 @@ def policies(draw: st.DrawFn) -> PolicySpec:
             rule["cooldown"] = draw(durations)
         if draw(st.booleans()):
             rule["repeat"] = draw(durations)
+        _maybe_escalate(draw, action)
         rules.append(rule)
         ids.append(rule["id"])
     if rules:
         document["rules"] = rules
     text = yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
     return PolicySpec(text, fields, ids)
+
+
+def _maybe_escalate(draw: st.DrawFn, action: dict[str, Any]) -> None:
+    """One action in three escalates after a few failed attempts (SPEC 5.1)."""
+    if draw(st.integers(0, 2)) == 0:
+        action["escalate_after"] = draw(st.integers(1, 3))
+        action["escalation"] = {"kind": "lost_contact_review", "title": "失联处置",
+                                "channel": "site_visit", "after": draw(durations),
+                                "window": draw(durations)}
 
 
 # -- snapshots ---------------------------------------------------------------------------------
@@ -338,10 +349,25 @@ def _value(kind: str, bad: bool) -> st.SearchStrategy[Any]:
     return st.one_of(_good(kind), _good(kind), _good(kind), st.none(), st.just(" "))
 
 
+_OUTCOMES = st.sampled_from([None, "reached", "completed", "unreachable", "refused", "gone"])
+_CHANNELS = st.sampled_from([None, "site_visit", "phone", "robot_call", "sms", "pigeon"])
+
+
+def _entry(action: str, when: Any, outcome: str | None, channel: str | None) -> dict[str, Any]:
+    entry = {"action": action, "date": when}
+    if outcome is not None:
+        entry["outcome"] = outcome
+    if channel is not None:
+        entry["channel"] = channel
+    return entry
+
+
 def _follow_up(ids: list[str], bad: bool) -> st.SearchStrategy[Any]:
-    entry = st.builds(lambda action, when: {"action": action, "date": when},
-                      st.sampled_from([*ids, "frequency", "unknown"]),
-                      dates.map(date.isoformat) | dates)
+    """A history entry: completing or failed outcomes, strong or weak channels, missing or
+    unknown ones (SPEC 5.1), for any action, an escalation or one the policy lacks."""
+    escalations = [f"{ident}.escalation" for ident in ids]
+    entry = st.builds(_entry, st.sampled_from([*ids, *escalations, "frequency", "unknown"]),
+                      dates.map(date.isoformat) | dates, _OUTCOMES, _CHANNELS)
     if not bad:
         return entry
     return entry | st.sampled_from([{"action": "n0"}, {"date": "2024-01-01"}, "x",

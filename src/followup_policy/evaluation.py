@@ -29,7 +29,8 @@ from .policy import (
 )
 from .snapshots import FollowUp, Snapshot
 
-__all__ = ["EntryNote", "Note", "evaluate", "evaluate_with_notes", "status_on",
+__all__ = ["EntryNote", "History", "Note", "evaluate", "evaluate_with_notes",
+           "frequency_followup", "node_followup", "rule_followup", "status_on",
            "status_once_required", "verdict_of"]
 
 NoteKind = Literal["risk_tier", "timing_node", "frequency", "rule", "escalation",
@@ -83,7 +84,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
         )
     values = dict(snapshot.values)
     values["as_of"] = on
-    history = _History(policy.parts, snapshot.follow_ups, on)
+    history = History(policy.parts, snapshot.follow_ups, on)
 
     parts = policy.parts
     findings: list[Finding] = []
@@ -95,7 +96,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
     if tier is not None and parts.frequency:
         recurring = parts.frequency.get(tier)
         if recurring is not None:
-            actions.extend(_frequency_actions(recurring, values, on, history,
+            actions.extend(frequency_followup(recurring, values, on, history,
                                               snapshot.disbursement_date, findings, notes))
         elif notes is not None:
             notes.append(Note("frequency", tier, "no_frequency",
@@ -151,7 +152,7 @@ def verdict_of(entry: FollowUp, completion: CompiledCompletion, parts: PolicyPar
     return "unknown_channel" if entry.channel not in parts.channels else "channel_too_weak"
 
 
-class _History:
+class History:
     """A loan's follow-up entries up to ``as_of``, by action id, oldest first."""
 
     __slots__ = ("all", "by_action", "parts")
@@ -227,7 +228,7 @@ def _entry_notes(items: tuple[tuple[FollowUp, Verdict], ...]) -> tuple[EntryNote
 
 
 def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[date],
-                on: date, history: _History, values: dict[str, Any], findings: list[Finding],
+                on: date, history: History, values: dict[str, Any], findings: list[Finding],
                 notes: Notes, category: str | None = None,
                 reference: str | None = None) -> Action | None:
     """The escalation action once ``escalate_after`` failed attempts are recorded."""
@@ -399,7 +400,7 @@ def _checklist(checklist: CompiledChecklist | None, values: dict[str, Any],
     return tuple(entries)
 
 
-def _node_actions(node: CompiledNode, values: dict[str, Any], on: date, history: _History,
+def _node_actions(node: CompiledNode, values: dict[str, Any], on: date, history: History,
                   findings: list[Finding], notes: Notes) -> list[Action]:
     if node.when is not None:
         applies = _holds(node.when, values, node.id, findings)
@@ -410,6 +411,15 @@ def _node_actions(node: CompiledNode, values: dict[str, Any], on: date, history:
     if anchor_date is None:
         _missing_anchor("timing_node", node.id, node.anchor, findings, notes, node.when)
         return []
+    return node_followup(node, values, anchor_date, on, history, findings, notes)
+
+
+def node_followup(node: CompiledNode, values: dict[str, Any], anchor_date: date, on: date,
+                  history: History, findings: list[Finding], notes: Notes) -> list[Action]:
+    """A timing node that applies, from its anchor date on: done, or what is still owed.
+
+    Shared with the generated engine, which decides the condition and the anchor itself.
+    """
     due = node.after.after(anchor_date)
     deadline = node.window.after(due)
     dates = (("anchor", anchor_date), ("due_date", due), ("deadline", deadline))
@@ -471,8 +481,8 @@ def _not_done_reason(action_id: str, since: date, scan: _Scan) -> str:
     return (f"not completed since {since.isoformat()}: " + " and ".join(parts))
 
 
-def _frequency_actions(entry: CompiledFrequency, values: dict[str, Any], on: date,
-                       history: _History, disbursed: date, findings: list[Finding],
+def frequency_followup(entry: CompiledFrequency, values: dict[str, Any], on: date,
+                       history: History, disbursed: date, findings: list[Finding],
                        notes: Notes) -> list[Action]:
     # the latest entry of ANY action that would complete this one (SPEC 5: "of any kind");
     # one dated before disbursement (a previous loan's history) cannot reset the clock
@@ -519,18 +529,29 @@ def _frequency_actions(entry: CompiledFrequency, values: dict[str, Any], on: dat
     return found
 
 
-def _rule_actions(rule: CompiledRule, values: dict[str, Any], on: date, history: _History,
+def _rule_actions(rule: CompiledRule, values: dict[str, Any], on: date, history: History,
                   findings: list[Finding], notes: Notes) -> list[Action]:
     holds = _holds(rule.when, values, rule.id, findings)
     applied = holds is None and rule.when_unknown == "apply"
     if not holds and not applied:
         _note_condition(notes, "rule", rule.id, rule.when, holds)
         return []
-    anchor = rule.anchor
-    anchor_date = values.get(anchor)
+    anchor_date = values.get(rule.anchor)
     if anchor_date is None:
-        _missing_anchor("rule", rule.id, anchor, findings, notes, rule.when)
+        _missing_anchor("rule", rule.id, rule.anchor, findings, notes, rule.when)
         return []
+    return rule_followup(rule, values, anchor_date, applied, on, history, findings, notes)
+
+
+def rule_followup(rule: CompiledRule, values: dict[str, Any], anchor_date: date,
+                  applied: bool, on: date, history: History, findings: list[Finding],
+                  notes: Notes) -> list[Action]:
+    """A rule that fired (``applied``: only through `when_unknown: apply`), from its anchor
+    date on: in cooldown, done, or what is still owed.
+
+    Shared with the generated engine, which decides the condition and the anchor itself.
+    """
+    anchor = rule.anchor
     last_done = history.latest_completion(rule.id, rule.completion)
     if (last_done is not None and rule.cooldown is not None
             and on < rule.cooldown.after(last_done)):

@@ -97,7 +97,9 @@ class _ModuleWriter:
             ("_missing_anchor", evaluation._missing_anchor),
             ("_read", policy._reader.read), ("_follow_ups", snapshots._follow_ups),
             ("_iso_date", _iso_date), ("_order", evaluation._action_order),
-            ("_with_history", _WithHistory(policy)),
+            ("_History", evaluation.History), ("_node_followup", evaluation.node_followup),
+            ("_rule_followup", evaluation.rule_followup),
+            ("_frequency_followup", evaluation.frequency_followup),
             # the reader's value limits, so the fast paths below take only what it takes
             ("_MIN_DATE", snapshots.MIN_DATE), ("_MAX_DATE", snapshots.MAX_DATE),
             ("_INT_BOUND", 10**snapshots.MAX_NUMBER_DIGITS),
@@ -233,11 +235,10 @@ class _ModuleWriter:
             out("on = as_of if as_of is not None else snap_as_of")
             with out.block("if on is None:"):
                 out("raise _no_date(loan_id)")
-            out("# a loan with history: the interpreter judges each entry (verdicts,")
-            out("# attempts, escalation); the code below covers loans with none so far")
-            with out.block("if any(entry.date <= on for entry in fups):"):
-                out(f"return _with_history(loan_id, disb, snap_as_of, fups, as_of,"
-                    f" {self.values_dict(with_tier=False, reader=True)})")
+            out("# follow-up history so far: what each entry means for the action it names")
+            out("# (verdicts, attempts, escalation) is the interpreter's, shared, not copied")
+            out(f"hist = _History({self.const(self.parts)}, fups, on) if fups and"
+                " any(entry.date <= on for entry in fups) else None")
             for index, name in enumerate(used_params):
                 local = f"p{index}"
                 self.param_locals[name] = local
@@ -250,6 +251,8 @@ class _ModuleWriter:
             out("findings = []")
             out("actions = []")
             self.write_tier()
+            with out.block("if hist is not None:"):
+                out(f"values = {self.values_dict(with_tier=True)}")
             for index, node in enumerate(self.parts.nodes):
                 out(f"# timing_nodes[{index}]")
                 self.write_node(node)
@@ -325,6 +328,9 @@ class _ModuleWriter:
             with out.block("if a is None:"):
                 out(f"_missing_anchor('timing_node', {ident}, {self.const(node.anchor)},"
                     f" findings, None, {self.const(node.when)})")
+            with out.block(f"elif hist is not None and {ident} in hist.by_action:"):
+                out(f"actions.extend(_node_followup({self.const(node)}, values, a, on, hist,"
+                    " findings, None))")
             with out.block("else:"):
                 out(f"due = {self.after(node.after, 'a')}")
                 out(f"deadline = {self.after(node.window, 'due')}")
@@ -366,21 +372,25 @@ class _ModuleWriter:
 
     def write_recurring(self, entry: CompiledFrequency) -> None:
         out = self.out
-        out(f"due = {self.after(entry.every, 'disb')}")  # no history: counted from disbursement
-        out(f"deadline = {self.after(entry.window, 'due')}")
-        self.status("status", "due", "deadline", entry.lead)
-        with out.block("if status is not None:"):
-            reason = (f'f"tier {{{self.const(entry.tier)}}}: follow up every'
-                      f' {{{self.const(str(entry.every))}}}, counted from disbursement'
-                      f' {{disb.isoformat()}}"')
-            checklist = self.checklist(entry.checklist)
-            self.action(
-                id="'frequency'", source="'frequency'", kind="'periodic_follow_up'",
-                title=self.const(entry.title), status="status", due_date="due",
-                deadline="deadline", channel=self.const(entry.channel),
-                severity=self.const(entry.severity), category="None", reference="None",
-                checklist_id=self.const(entry.checklist.id if entry.checklist else None),
-                checklist=checklist, reasons=f"({reason},)")
+        with out.block("if hist is not None:"):  # counted from any completing entry
+            out(f"actions.extend(_frequency_followup({self.const(entry)}, values, on, hist,"
+                " disb, findings, None))")
+        with out.block("else:"):  # no history: counted from disbursement
+            out(f"due = {self.after(entry.every, 'disb')}")
+            out(f"deadline = {self.after(entry.window, 'due')}")
+            self.status("status", "due", "deadline", entry.lead)
+            with out.block("if status is not None:"):
+                reason = (f'f"tier {{{self.const(entry.tier)}}}: follow up every'
+                          f' {{{self.const(str(entry.every))}}}, counted from disbursement'
+                          f' {{disb.isoformat()}}"')
+                checklist = self.checklist(entry.checklist)
+                self.action(
+                    id="'frequency'", source="'frequency'", kind="'periodic_follow_up'",
+                    title=self.const(entry.title), status="status", due_date="due",
+                    deadline="deadline", channel=self.const(entry.channel),
+                    severity=self.const(entry.severity), category="None", reference="None",
+                    checklist_id=self.const(entry.checklist.id if entry.checklist else None),
+                    checklist=checklist, reasons=f"({reason},)")
 
     def write_rule(self, rule: CompiledRule) -> None:
         out = self.out
@@ -389,10 +399,6 @@ class _ModuleWriter:
         self.record_unknown("r", rule.when, rule.id)
         applies = getattr(rule, "when_unknown", "skip") == "apply"
         with out.block("if r or r is None:" if applies else "if r:"):
-            if rule.anchor is None:
-                out("a = on")
-                self.write_rule_body(rule, ident)
-                return
             out(f"a = {self.names[rule.anchor]}")
             with out.block("if a is None:"):
                 out(f"_missing_anchor('rule', {ident}, {self.const(rule.anchor)}, findings,"
@@ -401,8 +407,18 @@ class _ModuleWriter:
                 self.write_rule_body(rule, ident)
 
     def write_rule_body(self, rule: CompiledRule, ident: str) -> None:
-        """A rule that holds for a loan without history: never done, so its cooldown and
-        repeat cannot start yet; required as soon as it holds (upcoming before due)."""
+        """A rule that holds from its anchor ``a`` on: with entries naming it, the shared
+        completion logic decides; without, it was never done, so its cooldown and repeat
+        cannot start yet and it is required as soon as it holds (upcoming before due)."""
+        out = self.out
+        applied = "r is None" if getattr(rule, "when_unknown", "skip") == "apply" else "False"
+        with out.block(f"if hist is not None and {ident} in hist.by_action:"):
+            out(f"actions.extend(_rule_followup({self.const(rule)}, values, a, {applied}, on,"
+                " hist, findings, None))")
+        with out.block("else:"):
+            self.write_rule_first_time(rule, ident)
+
+    def write_rule_first_time(self, rule: CompiledRule, ident: str) -> None:
         out = self.out
         first_reason = self.condition_reason(rule.when)
         if getattr(rule, "when_unknown", "skip") == "apply":
@@ -412,7 +428,7 @@ class _ModuleWriter:
         out(f"due = {self.after(rule.after, 'a')}")
         out(f"deadline = {self.after(rule.window, 'due')}")
         out("status = 'overdue' if on > deadline else ('due' if on >= due else 'upcoming')")
-        start = "as_of" if rule.anchor is None else rule.anchor
+        start = rule.anchor
         checklist = self.checklist(rule.checklist)
         self.action(
             id=ident, source="'rule'", kind=self.const(rule.kind),
@@ -511,21 +527,6 @@ def _iso_date(value: Any) -> date:
     if value.__class__ is str:
         return _cached_date(value)
     return snapshots.coerce_date(value)
-
-
-class _WithHistory:
-    """A loan whose history the interpreter judges: rebuild its snapshot and hand it over."""
-
-    __slots__ = ("policy",)
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-
-    def __call__(self, loan_id: str, disbursed: date, own_as_of: date | None,
-                 follow_ups: tuple[snapshots.FollowUp, ...], as_of: date | None,
-                 values: dict[str, Any]) -> Any:
-        snapshot = snapshots.Snapshot(loan_id, disbursed, own_as_of, values, follow_ups)
-        return evaluation.evaluate(self.policy, snapshot, as_of)
 
 
 class _ParamOn:
