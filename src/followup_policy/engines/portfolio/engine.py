@@ -16,7 +16,7 @@ from ...policy import Policy
 from ._require import require
 from .conditions import Unsupported
 from .dialect import DUCKDB, SPARK
-from .plan import PolicySql, compile_policy_sql
+from .plan import FINDINGS_ORDERED, MATERIALIZED, PolicySql, compile_policy_sql
 from .results import PortfolioResult, with_per_loan_rows
 from .tables import CheckedInput, check_records, records_from
 
@@ -24,10 +24,7 @@ __all__ = ["Backend", "evaluate_portfolio", "policy_sql", "run_checked"]
 
 Backend = Literal["duckdb", "spark"]
 
-_FINDINGS_ORDERED = (
-    "SELECT __row, seq, rule, kind, fields, message FROM ("
-    "SELECT *, row_number() OVER (PARTITION BY __row, rule, kind, message ORDER BY seq) AS rn"
-    " FROM findings) t WHERE rn = 1 ORDER BY __row, seq")
+
 
 
 def policy_sql(policy: Policy, dialect: str = "duckdb") -> PolicySql:
@@ -72,12 +69,12 @@ def _run_duckdb(plan: PolicySql, checked: CheckedInput) -> tuple[Any, Any, Any]:
             con.register("loans", checked.loans)
             con.register("follow_ups", checked.follow_ups)
             for statement in plan.statements:
-                if statement.name == "evaluated":
-                    con.execute(f"CREATE TEMPORARY TABLE evaluated AS {statement.sql}")
+                if statement.name in MATERIALIZED:
+                    con.execute(f"CREATE TEMPORARY TABLE {statement.name} AS {statement.sql}")
                 else:
                     con.execute(f"CREATE TEMPORARY VIEW {statement.name} AS {statement.sql}")
             actions = _arrow(con, "SELECT * FROM actions ORDER BY __row, deadline, id")
-            findings = _arrow(con, _FINDINGS_ORDERED)
+            findings = _arrow(con, FINDINGS_ORDERED)
             decisions = _arrow(con, "SELECT * FROM decisions ORDER BY __row")
         finally:
             con.close()

@@ -3,12 +3,16 @@
 The statements read two tables: ``loans`` (one checked row per input record, see
 :mod:`.tables`) and ``follow_ups`` (long form). They produce, in order:
 
-1. ``evaluated``: one row per loan with its tier and, for every timing node, frequency
-   entry and rule, the due date, deadline and status (``NULL`` when not shown);
-2. ``actions``: one row per loan and required action, every ``Action`` field, reasons
+1. ``entries`` and ``history`` (see :mod:`.history`): each follow-up entry judged for
+   the actions it names (SPEC 5.1), and per loan the latest completion, the failed
+   attempts of the current cycle and the Nth attempt of each action;
+2. ``evaluated``: one row per loan with its tier and, for every timing node, frequency
+   entry, rule and escalation, the due date, deadline and status (``NULL`` when not shown);
+3. ``actions``: one row per loan and required action, every ``Action`` field, reasons
    text identical to the interpreter's, and the stable task key;
-3. ``findings``: one row per finding, in the interpreter's order (``seq``);
-4. ``decisions``: one row per loan (tier, policy id, version, digest).
+4. ``findings``: one row per finding (``seq`` per element, ``sub`` per entry: the
+   interpreter's order);
+5. ``decisions``: one row per loan (tier, policy id, version, digest).
 
 Every rule of the semantics is the interpreter's (``evaluation.py``), restated in SQL.
 """
@@ -28,8 +32,23 @@ from ...policy import (
 )
 from .conditions import ConditionSql, NameSql, Unsupported, compile_condition_sql
 from .dialect import Dialect
+from .history import HistorySql, Track
 
-__all__ = ["DECIMAL_TEXT", "PolicySql", "Statement", "compile_policy_sql", "unsupported_reason"]
+__all__ = ["DECIMAL_TEXT", "FINDINGS_ORDERED", "MATERIALIZED", "PolicySql", "Statement",
+           "compile_policy_sql", "unsupported_reason"]
+
+MATERIALIZED = frozenset({"entries", "evaluated"})
+"""Statements read more than once: computed once (a table on DuckDB, cached on Spark)."""
+
+_QUOTE = "'"
+
+FINDINGS_ORDERED = (
+    "SELECT __row, seq, rule, kind, fields, message FROM ("
+    "SELECT __row, CAST(row_number() OVER (PARTITION BY __row ORDER BY seq, sub) AS INT)"
+    " AS seq, rule, kind, fields, message FROM ("
+    "SELECT *, row_number() OVER (PARTITION BY __row, rule, kind, message ORDER BY seq, sub)"
+    " AS rn FROM findings) t WHERE rn = 1) u ORDER BY __row, seq")
+"""The findings of each loan once each, in the interpreter's order (element, then entry)."""
 
 DECIMAL_TEXT = "__text:"
 """Prefix of the column holding a decimal field's text as the interpreter prints it."""
@@ -91,13 +110,6 @@ def _check_plan_shape(policy: Policy) -> None:
         if getattr(rule, "when_unknown", "skip") != "skip":
             raise Unsupported(f"rule {rule.id} uses when_unknown: apply, which the portfolio"
                               " engine does not evaluate yet")
-    for item in (*parts.nodes, *parts.frequency.values(), *parts.rules):
-        completion = getattr(item, "completion", None)
-        if completion is not None and (completion.escalate_after is not None
-                                       or completion.escalation is not None):
-            owner = getattr(item, "id", None) or f"frequency {getattr(item, 'tier', '')}"
-            raise Unsupported(f"{owner} escalates after failed attempts, which the portfolio"
-                              " engine does not evaluate yet")
     for kind, items, known in (("timing node", parts.nodes, _NODE_FIELDS),
                                ("frequency entry", tuple(parts.frequency.values()),
                                 _FREQUENCY_FIELDS),
@@ -117,8 +129,11 @@ class _Builder:
     layers: list[list[tuple[str, str]]] = field(default_factory=lambda: [[], [], [], []])
     actions: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
-    done_ids: dict[str, str] = field(default_factory=dict)
     seq: int = 0
+    h: HistorySql = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.h = HistorySql(self.policy.parts, self.d)
 
     # -- names -----------------------------------------------------------------------------
     def q(self, name: str) -> str:
@@ -160,11 +175,6 @@ class _Builder:
     def iso(self, column: str) -> str:
         return self.d.text(column)
 
-    def done(self, action_id: str) -> str:
-        if action_id not in self.done_ids:
-            self.done_ids[action_id] = f"__done{len(self.done_ids)}"
-        return self.q(self.done_ids[action_id])
-
     def col(self, layer: int, name: str, sql: str) -> str:
         self.layers[layer].append((name, sql))
         return self.q(name)
@@ -190,7 +200,7 @@ class _Builder:
 
     def finding(self, owner: str, kind: str, fields_sql: str, message: str, when: str) -> None:
         self.findings.append(
-            f"SELECT __row, {self.next_seq()} AS seq, {self.text(owner)} AS rule,"
+            f"SELECT __row, {self.next_seq()} AS seq, 0 AS sub, {self.text(owner)} AS rule,"
             f" {self.text(kind)} AS kind, {fields_sql} AS fields, {message} AS message"
             f" FROM evaluated WHERE {when}")
 
@@ -233,7 +243,8 @@ class _Builder:
     def action(self, *, key: str, action_id: str, source: str, kind: str, title: str,
                channel: str | None, severity: str, category: str | None,
                reference: str | None, checklist: CompiledChecklist | None,
-               status: str, due: str, deadline: str, reasons: list[str]) -> None:
+               status: str, due: str, deadline: str, reasons: list[str],
+               track: Track) -> None:
         shown = f"{status} IS NOT NULL"
         items = self.checklist(checklist, shown)
         nullable = self.d.string_type()
@@ -251,7 +262,9 @@ class _Builder:
             f" {self.text(severity)} AS severity, {opt(category)} AS category,"
             f" {opt(reference)} AS reference,"
             f" {opt(checklist.id if checklist else None)} AS checklist_id,"
-            f" {items} AS checklist, {self.d.array(reasons)} AS reasons"
+            f" {items} AS checklist, {self.d.array(reasons)} AS reasons,"
+            f" {self.h.col(track, 'att')} AS attempts,"
+            f" {self.h.col(track, 'last')} AS last_attempt"
             f" FROM evaluated WHERE {shown}")
 
     def node(self, index: int, node: CompiledNode) -> None:
@@ -264,62 +277,151 @@ class _Builder:
             cond, holds = None, "TRUE"
         anchor = self.q(node.anchor)
         self.missing_anchor(node.id, node.anchor, f"{holds} IS TRUE AND {anchor} IS NULL")
-        done = self.done(node.id)
+        track = self.h.track(f"__n{index}", node.id, "node", node.completion, node.anchor)
+        done = self.h.col(track, "done")
+        is_open = self.col(1, p + "open",
+                           f"{holds} IS TRUE AND {anchor} IS NOT NULL"
+                           f" AND NOT COALESCE({done} >= {anchor}, FALSE)")
+        self.entry_findings(track, is_open)
+        self.escalation(track, is_open)
         due = self.col(1, p + "due", self.d.add(anchor, node.after))
         deadline = self.col(2, p + "deadline", self.d.add(due, node.window))
         status = self.col(3, p + "status",
-                          f"CASE WHEN NOT ({holds} IS TRUE) OR {anchor} IS NULL THEN NULL"
-                          f" WHEN {done} IS NOT NULL AND {done} >= {anchor} THEN NULL"
-                          f" ELSE {self.status(due, deadline, node.lead)} END")
+                          f"CASE WHEN {is_open} THEN {self.status(due, deadline, node.lead)} END")
+        window = self.text(f", window {node.window})")
         reasons = [
             f"{self.text(f'due {node.after} after {node.anchor} ')} || {self.iso(anchor)}"
-            f" || ' (deadline ' || {self.iso(deadline)} || {self.text(f', window {node.window})')}",
-            f"{self.text(f'no follow-up {chr(39)}{node.id}{chr(39)} recorded since ')}"
-            f" || {self.iso(anchor)}",
+            f" || ' (deadline ' || {self.iso(deadline)} || {window}",
+            self.not_done_reason(track, anchor),
         ]
         if cond is not None:
             reasons.insert(0, self.text(f"applies because {cond.text}"))
         self.action(key=node.id, action_id=node.id, source="timing_node", kind=node.kind,
                     title=node.title, channel=node.channel, severity=node.severity,
                     category=None, reference=None, checklist=node.checklist, status=status,
-                    due=due, deadline=deadline, reasons=reasons)
+                    due=due, deadline=deadline, reasons=reasons, track=track)
+
+    def not_done_reason(self, track: Track, since: str) -> str:
+        """evaluation._not_done_reason: nothing recorded, or what the entries lacked."""
+        tried, failed = self.h.col(track, "tried"), self.h.col(track, "att")
+        other = f"({tried} - {failed})"
+        nothing = self.text(f"no follow-up '{track.action}' recorded since ")
+        lacking = self.text(" that did not complete it (channel too weak or data missing)")
+        failed_text = (f"CASE WHEN {failed} > 0 THEN {self.iso(failed)} || ' failed attempt'"
+                       f" || CASE WHEN {failed} <> 1 THEN 's' ELSE '' END END")
+        other_text = (f"CASE WHEN {other} > 0 THEN {self.iso(other)} || ' entr'"
+                      f" || CASE WHEN {other} <> 1 THEN 'ies' ELSE 'y' END || {lacking} END")
+        return (f"CASE WHEN {tried} = 0 THEN {nothing} || {self.iso(since)}"
+                f" ELSE 'not completed since ' || {self.iso(since)} || ': '"
+                f" || concat_ws(' and ', {failed_text}, {other_text}) END")
+
+    def entry_findings(self, track: Track, is_open: str) -> None:
+        """evaluation._entry_findings: an entry of the current cycle lacking data or naming
+        an unknown outcome/channel, while the action is open; in entry order (``sub``)."""
+        verdict = f"e.{self.h.verdict(track)}"
+        where = (f"v.{is_open} AND e.{self.h.col(track, 'in')} AND {verdict} IN"
+                 " ('missing_outcome', 'missing_channel', 'unknown_outcome', 'unknown_channel')")
+        is_outcome = f"{verdict} IN ('missing_outcome', 'unknown_outcome')"
+        missing = f"{verdict} IN ('missing_outcome', 'missing_channel')"
+        what = f"CASE WHEN {is_outcome} THEN 'outcome' ELSE 'channel' END"
+        fields = (f"CASE WHEN {is_outcome} THEN {self.fixed_fields(('follow_ups.outcome',))}"
+                  f" ELSE {self.fixed_fields(('follow_ups.channel',))} END")
+        value = (f"CASE WHEN {is_outcome} THEN e.{self.q('outcome')}"
+                 f" ELSE e.{self.q('channel')} END")
+        head = (f"{self.text(f'follow-up {_QUOTE}{track.action}{_QUOTE} on ')}"
+                f" || {self.iso('e.' + self.q('date'))}")
+        unknown = self.text(f"{_QUOTE}, which the policy does not know, so it completes nothing")
+        message = (f"CASE WHEN {missing}"
+                   f" THEN {head} || ' has no ' || {what} || ', so it completes nothing'"
+                   f" ELSE {head} || ' has ' || {what} || {self.text(' ' + _QUOTE)} || {value}"
+                   f" || {unknown} END")
+        kind = f"CASE WHEN {missing} THEN 'data_missing' ELSE {verdict} END"
+        self.findings.append(
+            f"SELECT e.__row AS __row, {self.next_seq()} AS seq, e.__seq AS sub,"
+            f" {self.text(track.action)} AS rule, {kind} AS kind, {fields} AS fields,"
+            f" {message} AS message FROM entries e JOIN evaluated v ON e.__row = v.__row"
+            f" WHERE {where}")
+
+    def escalation(self, parent: Track, parent_open: str, category: str | None = None,
+                   reference: str | None = None) -> None:
+        """evaluation._escalation: required once ``escalate_after`` failed attempts are
+        recorded, due after the Nth; completed by its own entry on or after the Nth."""
+        completion = parent.completion
+        escalation, needed = completion.escalation, completion.escalate_after
+        if escalation is None or needed is None:
+            return
+        p = parent.key + "e_"
+        track = self.h.track(parent.key + "e", escalation.id, "escalation",
+                             escalation.completion, parent=parent)
+        nth, attempts = self.h.col(parent, "nth"), self.h.col(parent, "att")
+        done = self.h.col(track, "done")
+        is_open = self.col(2, p + "open",
+                           f"{parent_open} AND {attempts} >= {needed}"
+                           f" AND NOT COALESCE({done} >= {nth}, FALSE)")
+        self.entry_findings(track, is_open)
+        due = self.col(1, p + "due", self.d.add(nth, escalation.after))
+        deadline = self.col(2, p + "deadline", self.d.add(due, escalation.window))
+        status = self.col(3, p + "status",
+                          f"CASE WHEN {is_open} THEN CASE WHEN as_of > {deadline} THEN 'overdue'"
+                          f" WHEN as_of >= {due} THEN 'due' ELSE 'upcoming' END END")
+        at = self.text(f" failed attempts at {_QUOTE}{parent.action}{_QUOTE}"
+                       f" (the {_ordinal(needed)} on ")
+        first = (f"{self.iso(attempts)} || {at} || {self.iso(nth)}"
+                 f" || {self.text(f'); the policy escalates after {needed}')}")
+        second = (f"{self.text(f'due {escalation.after} after that attempt (deadline ')}"
+                  f" || {self.iso(deadline)} || ')'")
+        self.action(key=escalation.id, action_id=escalation.id, source="escalation",
+                    kind=escalation.kind, title=escalation.title, channel=escalation.channel,
+                    severity=escalation.severity, category=category, reference=reference,
+                    checklist=escalation.checklist, status=status, due=due, deadline=deadline,
+                    reasons=[first, second], track=track)
 
     def frequency(self, index: int, entry: CompiledFrequency) -> None:
         p = f"__f{index}_"
-        latest = self.q("__done_any")
-        base = self.col(0, p + "base",
-                        f"CASE WHEN {latest} IS NOT NULL AND {latest} > disbursement_date"
-                        f" THEN {latest} ELSE disbursement_date END")
+        track = self.h.track(f"__f{index}", "frequency", "frequency", entry.completion)
+        latest, latest_action = self.h.col(track, "base"), self.h.col(track, "latest")
+        is_open = self.col(0, p + "open",
+                           f"COALESCE({self.q('__tier')} = {self.text(entry.tier)}, FALSE)")
+        base = self.col(0, p + "from",
+                        f"CASE WHEN {latest} IS NOT NULL THEN {latest}"
+                        " ELSE disbursement_date END")
+        self.entry_findings(track, is_open)
+        self.escalation(track, is_open)
         due = self.col(1, p + "due", self.d.add(base, entry.every))
         deadline = self.col(2, p + "deadline", self.d.add(due, entry.window))
         status = self.col(3, p + "status",
-                          f"CASE WHEN {self.q('__tier')} = {self.text(entry.tier)}"
-                          f" THEN {self.status(due, deadline, entry.lead)} END")
-        since = (f"CASE WHEN {base} <> disbursement_date THEN 'latest follow-up '"
-                 f" ELSE 'disbursement ' END || {self.iso(base)}")
+                          f"CASE WHEN {is_open} THEN {self.status(due, deadline, entry.lead)} END")
+        since = (f"CASE WHEN {latest} IS NOT NULL THEN 'latest completed follow-up '"
+                 f" || {self.iso(latest)} || {self.text(' (' + _QUOTE)} || {latest_action}"
+                 f" || {self.text(_QUOTE + ')')}"
+                 f" ELSE 'disbursement ' || {self.iso('disbursement_date')} END")
         lead_in = self.text(f"tier {entry.tier}: follow up every {entry.every}, counted from ")
         reasons = [f"{lead_in} || {since}"]
         self.action(key=f"frequency:{entry.tier}", action_id="frequency", source="frequency",
                     kind="periodic_follow_up", title=entry.title, channel=entry.channel,
                     severity=entry.severity, category=None, reference=None,
                     checklist=entry.checklist, status=status, due=due, deadline=deadline,
-                    reasons=reasons)
+                    reasons=reasons, track=track)
 
     def rule(self, index: int, rule: CompiledRule) -> None:
         p = f"__r{index}_"
         cond = self.condition(rule.when)
         holds = self.col(0, p + "holds", cond.value)
         self.unknown_finding(rule.id, cond, "TRUE", holds)
-        if rule.anchor is None:
-            anchor, floor = "as_of", "disbursement_date"
-        else:
-            anchor = floor = self.q(rule.anchor)
-            self.missing_anchor(rule.id, rule.anchor, f"{holds} IS TRUE AND {anchor} IS NULL")
-        done = self.done(rule.id)
-        completed = f"({done} IS NOT NULL AND {done} >= {floor})"
+        anchor = self.q(rule.anchor)
+        self.missing_anchor(rule.id, rule.anchor, f"{holds} IS TRUE AND {anchor} IS NULL")
+        track = self.h.track(f"__r{index}", rule.id, "rule", rule.completion, rule.anchor)
+        done = self.h.col(track, "done")  # latest completion at any date (cooldown)
+        completed = f"COALESCE({done} >= {anchor}, FALSE)"
         cooling = "FALSE"
         if rule.cooldown is not None:
-            cooling = f"({done} IS NOT NULL AND as_of < {self.d.add(done, rule.cooldown)})"
+            cooling = f"COALESCE(as_of < {self.d.add(done, rule.cooldown)}, FALSE)"
+        finished = "FALSE" if rule.repeat is not None else completed
+        is_open = self.col(1, p + "open",
+                           f"{holds} IS TRUE AND {anchor} IS NOT NULL AND NOT {cooling}"
+                           f" AND NOT {finished}")
+        self.entry_findings(track, is_open)
+        self.escalation(track, is_open, rule.category, rule.reference)
         fresh_due = self.d.add(anchor, rule.after)
         again_due = self.d.add(done, rule.repeat) if rule.repeat is not None else "NULL"
         due = self.col(1, p + "due",
@@ -327,8 +429,7 @@ class _Builder:
         deadline = self.col(2, p + "deadline", self.d.add(due, rule.window))
         again = (self.status(due, deadline, rule.lead) if rule.repeat is not None else "NULL")
         status = self.col(3, p + "status",
-                          f"CASE WHEN NOT ({holds} IS TRUE) OR {anchor} IS NULL THEN NULL"
-                          f" WHEN {cooling} THEN NULL WHEN {completed} THEN {again}"
+                          f"CASE WHEN NOT {is_open} THEN NULL WHEN {completed} THEN {again}"
                           f" WHEN as_of > {deadline} THEN 'overdue'"
                           f" WHEN as_of >= {due} THEN 'due' ELSE 'upcoming' END")
         first = self.text(f"{cond.text} holds")
@@ -337,16 +438,17 @@ class _Builder:
                      for n in sorted(rule.when.fields)]
             opening = self.text(f"{cond.text} holds (")
             first = f"{opening} || " + " || ', ' || ".join(parts) + " || ')'"
-        start = "as_of" if rule.anchor is None else rule.anchor
         again_reason = (f"'last done ' || {self.iso(done)} || "
                         f"{self.text(f'; repeats every {rule.repeat}')}")
-        fresh_reason = (f"{self.text(f'due {rule.after} after {start} ')} || {self.iso(anchor)}"
-                        f" || ' (deadline ' || {self.iso(deadline)} || ')'")
+        fresh_reason = (f"{self.text(f'due {rule.after} after {rule.anchor} ')}"
+                        f" || {self.iso(anchor)} || ' (deadline ' || {self.iso(deadline)}"
+                        " || ')'")
         second = f"CASE WHEN {completed} THEN {again_reason} ELSE {fresh_reason} END"
         self.action(key=rule.id, action_id=rule.id, source="rule", kind=rule.kind,
                     title=rule.title, channel=rule.channel, severity=rule.severity,
                     category=rule.category, reference=rule.reference, checklist=rule.checklist,
-                    status=status, due=due, deadline=deadline, reasons=[first, second])
+                    status=status, due=due, deadline=deadline, reasons=[first, second],
+                    track=track)
 
     # -- tier ------------------------------------------------------------------------------
     def tier(self) -> str:
@@ -393,15 +495,9 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
     for index, rule in enumerate(parts.rules):
         b.rule(index, rule)
     q = b.q
-    dones = ", ".join(
-        f"max(CASE WHEN f.action = {b.text(action)} THEN f.{q('date')} END) AS {q(column)}"
-        for action, column in b.done_ids.items())
-    latest = (
-        f"SELECT f.__row, {dones + ', ' if dones else ''}max(f.{q('date')}) AS __done_any"
-        " FROM follow_ups f JOIN loans l ON f.__row = l.__row"
-        f" WHERE f.{q('date')} <= l.as_of GROUP BY f.__row")
-    sql = (f"SELECT l.*, {', '.join(f'x.{q(c)}' for c in [*b.done_ids.values(), '__done_any'])}"
-           f" FROM loans l LEFT JOIN ({latest}) x ON l.__row = x.__row")
+    loan_columns = b.h.loan_columns()
+    sql = (f"SELECT l.*{''.join(', ' + c for c in loan_columns)} FROM loans l"
+           " LEFT JOIN history h ON l.__row = h.__row")
     tier_layer = [("__tier", tier_sql)]
     tier_conditions = [c for c in b.layers[0] if c[0].startswith("__t")]
     other = [c for c in b.layers[0] if not c[0].startswith("__t")]
@@ -409,7 +505,9 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
         if layer:
             cols = ", ".join(f"{expr} AS {q(name)}" for name, expr in layer)
             sql = f"SELECT *, {cols} FROM ({sql}) s"
-    statements = [Statement("evaluated", sql)]
+    statements = [Statement("entries", b.h.entries_sql()),
+                  Statement("history", b.h.history_sql()),
+                  Statement("evaluated", sql)]
     statements.append(Statement("actions", "\nUNION ALL\n".join(b.actions) if b.actions
                                 else _empty_actions(b)))
     findings = "\nUNION ALL\n".join(b.findings) if b.findings else _empty_findings(b)
@@ -428,12 +526,20 @@ def _empty_actions(b: _Builder) -> str:
     return (f"SELECT __row, loan_id, {s} AS task_key, {s} AS id, {s} AS source, {s} AS kind,"
             f" {s} AS title, {s} AS status, {d} AS due_date, {d} AS deadline, {s} AS channel,"
             f" {s} AS severity, {s} AS category, {s} AS reference, {s} AS checklist_id,"
-            f" NULL AS checklist, {b.d.empty_string_array()} AS reasons"
+            f" NULL AS checklist, {b.d.empty_string_array()} AS reasons,"
+            f" CAST(NULL AS BIGINT) AS attempts, {d} AS last_attempt"
             " FROM evaluated WHERE FALSE")
 
 
 def _empty_findings(b: _Builder) -> str:
     s = f"CAST(NULL AS {b.d.string_type()})"
-    return (f"SELECT __row, 0 AS seq, {s} AS rule, {s} AS kind,"
+    return (f"SELECT __row, 0 AS seq, 0 AS sub, {s} AS rule, {s} AS kind,"
             f" {b.d.empty_string_array()} AS fields, {s} AS message FROM evaluated WHERE FALSE")
 
+
+
+def _ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th ... as the interpreter writes them (evaluation._ordinal)."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+        number % 10, "th")
+    return f"{number}{suffix}"

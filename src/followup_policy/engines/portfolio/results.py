@@ -68,18 +68,13 @@ def with_per_loan_rows(tables: tuple[Any, Any, Any],
                        per_loan: dict[int, Decision]) -> tuple[Any, Any, Any]:
     """The SQL tables with the loans the interpreter evaluated added, in input order.
 
-    Every table then holds every evaluated loan, whichever engine computed it, and the
-    actions table gains ``attempts`` and ``last_attempt`` (SQL rows have no history).
+    Every table then holds every evaluated loan, whichever engine computed it.
     """
     from ...tasks import task_key
     from ._require import require
 
     pa = require("pyarrow")
     decisions, actions, findings = tables
-    sql_rows = actions.num_rows
-    actions = actions.append_column("attempts", pa.array([0] * sql_rows, type=pa.int64()))
-    actions = actions.append_column("last_attempt", pa.array([None] * sql_rows,
-                                                            type=pa.date32()))
     if not per_loan:
         return decisions, actions, findings
     extra_decisions: list[dict[str, Any]] = []
@@ -178,5 +173,6 @@ def _action(row: dict[str, Any], entries: dict[tuple[str, str], ChecklistEntry])
         channel=row["channel"], severity=row["severity"], category=row["category"],
         reference=row["reference"], checklist_id=row["checklist_id"],
         checklist=tuple(_entry(c, entries) for c in checklist),
-        reasons=tuple(row["reasons"]),
+        reasons=tuple(row["reasons"]), attempts=row["attempts"],
+        last_attempt=row["last_attempt"],
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._require import require
-from .plan import PolicySql
+from .plan import FINDINGS_ORDERED, MATERIALIZED, PolicySql
 from .tables import CheckedInput
 
 __all__ = ["SPARK_CONF", "local_session", "run_spark"]
@@ -23,10 +23,6 @@ SPARK_CONF = {
 }
 """Settings every session running a policy needs (also shown in docs/portfolio.md)."""
 
-_FINDINGS_ORDERED = (
-    "SELECT __row, seq, rule, kind, fields, message FROM ("
-    "SELECT *, row_number() OVER (PARTITION BY __row, rule, kind, message ORDER BY seq) AS rn"
-    " FROM findings) t WHERE rn = 1 ORDER BY __row, seq")
 
 
 def local_session() -> Any:
@@ -50,11 +46,12 @@ def run_spark(plan: PolicySql, checked: CheckedInput, spark: Any = None
     session.createDataFrame(checked.follow_ups).createOrReplaceTempView("follow_ups")
     for statement in plan.statements:
         frame = session.sql(statement.sql)
-        if statement.name == "evaluated":
+        if statement.name in MATERIALIZED:
             frame = frame.cache()
         frame.createOrReplaceTempView(statement.name)
     actions = session.sql("SELECT * FROM actions ORDER BY __row, deadline, id").toArrow()
-    findings = session.sql(_FINDINGS_ORDERED).toArrow()
+    findings = session.sql(FINDINGS_ORDERED).toArrow()
     decisions = session.sql("SELECT * FROM decisions ORDER BY __row").toArrow()
-    session.catalog.dropTempView("evaluated")
+    for name in MATERIALIZED:
+        session.catalog.dropTempView(name)
     return decisions, actions, findings

@@ -4,8 +4,9 @@ Every record is checked by the policy's own :class:`SnapshotReader`, the very co
 the per-loan path runs, so a bad record is rejected with exactly the same message
 (rows in = decisions + rejects). The checked values become two Arrow tables the SQL
 reads: ``loans`` (one row per record, keyed by its input position ``__row``) and
-``follow_ups`` (long form). A record whose values SQL cannot hold exactly (a decimal
-with more than ten places, an integer beyond 64 bits) is left to the interpreter.
+``follow_ups`` (long form, ``__seq`` numbering each loan's entries by date, then input
+order, as the interpreter orders them). A record whose values SQL cannot hold exactly (a
+decimal with more than ten places, an integer beyond 64 bits) is left to the interpreter.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from ...errors import SnapshotError
 from ...policy import Policy
 from ...records import Record, Unreadable, guess_format, read_records
-from ...snapshots import Snapshot, loan_id_of
+from ...snapshots import FollowUp, Snapshot, loan_id_of
 from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
@@ -125,8 +126,8 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
     columns: dict[str, list[Any]] = {n: [] for n in ["__row", "loan_id", "disbursement_date",
                                                      "as_of", *names]}
     texts: dict[str, list[Any]] = {n: [] for n, spec in fields.items() if spec.type == "decimal"}
-    fu: dict[str, list[Any]] = {"__row": [], "action": [], "date": [], "channel": [],
-                                "outcome": []}
+    fu: dict[str, list[Any]] = {"__row": [], "__seq": [], "action": [], "date": [],
+                                "channel": [], "outcome": []}
     checked = CheckedInput(None, None)
     read = policy._reader.read
     for item in records:
@@ -146,9 +147,7 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
             checked.rejects.append(Reject(item.index, item.line, loan, exc.field, str(exc)))
             continue
         values = snapshot.values
-        # A loan with follow-up history goes to the interpreter: SPEC 5.1 completion
-        # (outcomes, channel strength, attempts, escalation) is not yet compiled to SQL.
-        if snapshot.follow_ups or not all(_fits(values[n]) for n in names):
+        if not all(_fits(values[n]) for n in names):
             checked.fallback.append((item.index, snapshot, on))
             continue
         columns["__row"].append(item.index)
@@ -160,8 +159,10 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
         for n, text in texts.items():
             value = values[n]
             text.append(None if value is None else str(value))
-        for entry in snapshot.follow_ups:
+        # __seq: the interpreter's entry order (by date, then input order; a stable sort)
+        for seq, entry in enumerate(sorted(snapshot.follow_ups, key=_entry_date)):
             fu["__row"].append(item.index)
+            fu["__seq"].append(seq)
             fu["action"].append(entry.action)
             fu["date"].append(entry.date)
             fu["channel"].append(entry.channel)
@@ -176,12 +177,17 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
     checked.loans = pa.table(arrays)
     checked.follow_ups = pa.table({
         "__row": pa.array(fu["__row"], type=pa.int64()),
+        "__seq": pa.array(fu["__seq"], type=pa.int64()),
         "action": pa.array(fu["action"], type=pa.string()),
         "date": pa.array(fu["date"], type=pa.date32()),
         "channel": pa.array(fu["channel"], type=pa.string()),
         "outcome": pa.array(fu["outcome"], type=pa.string()),
     })
     return checked
+
+
+def _entry_date(entry: FollowUp) -> date:
+    return entry.date
 
 
 def _arrow_type(pa: Any, kind: str) -> Any:
