@@ -124,8 +124,8 @@ def test_unsupported_policy_falls_back_to_per_loan(tmp_path: Path) -> None:
     policy.write_text(
         "policy: {id: p, title: t, version: '1'}\n"
         "fields: {score: {type: int}}\n"
-        "rules:\n  - {id: r, title: r, category: risk, severity: low, when_unknown: apply,"
-        " when: score < 600, action: {kind: k, after: 1 day}}\n", encoding="utf-8")
+        "rules:\n  - {id: r, title: r, category: risk, severity: low,"
+        " when: score % 7 == 3, action: {kind: k, after: 1 day}}\n", encoding="utf-8")
     loans = tmp_path / "l.jsonl"
     loans.write_text('{"loan_id": "L", "disbursement_date": "2026-01-31", "score": 500}\n',
                      encoding="utf-8")

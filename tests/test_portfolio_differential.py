@@ -1,13 +1,14 @@
 """Differential tests: the portfolio engine (SQL on DuckDB) against ``Policy.evaluate``.
 
 Random policies (timing nodes, tiers, frequency, rules with anchors, cooldown and
-repeat, nested conditions with nulls, division, enums, dated parameters, month-end
-and leap-day dates, checklist items with ``when``) over random portfolios must give
-the same decisions, byte for byte in JSON: actions, statuses, dates, tiers, reasons
-and findings. A second generator adds SPEC 5.1: declared channels and outcomes,
-`completes_with`, escalations, and histories mixing completing, failed, unknown and
-missing outcomes and channels (attempts, escalation, entry findings, ties on a date).
-The same for every shipped policy on examples/portfolio.jsonl.
+repeat, `when_unknown: apply` on tiers and rules, nested conditions with nulls,
+division, enums, dated parameters, month-end and leap-day dates, checklist items with
+``when``) over random portfolios must give the same decisions, byte for byte in JSON:
+actions, statuses, dates, tiers, reasons and findings. A second generator adds SPEC 5.1:
+declared channels and outcomes, `completes_with`, escalations, and histories mixing
+completing, failed, unknown and missing outcomes and channels (attempts, escalation,
+entry findings, ties on a date). The same for every shipped policy on
+examples/portfolio.jsonl.
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def policies(draw: st.DrawFn, completion: bool = False) -> str:
     if tiered:
         lines.append("risk_tiers:")
         for tier in ("high", "medium"):
-            lines.append(f"  - {{tier: {tier}, when: {_q(draw(when))}}}")
+            apply = ", when_unknown: apply" if draw(st.integers(0, 3)) == 0 else ""
+            lines.append(f"  - {{tier: {tier}, when: {_q(draw(when))}{apply}}}")
         if draw(st.booleans()):
             lines.append("  - {tier: low}")
         else:
@@ -201,6 +203,8 @@ def policies(draw: st.DrawFn, completion: bool = False) -> str:
         rule: dict[str, Any] = {"id": f"r{index}", "title": f"规则{index}",
                                 "category": "regulatory", "severity": severity,
                                 "when": draw(when), "action": action}
+        if draw(st.integers(0, 3)) == 0:
+            rule["when_unknown"] = "apply"
         if draw(st.booleans()):
             rule["cooldown"] = draw(short)
         if draw(st.booleans()):

@@ -103,13 +103,13 @@ def _check_plan_shape(policy: Policy) -> None:
     """Refuse plan features this compiler does not know (added by newer semantics)."""
     parts = policy.parts
     for tier in parts.tiers or ():
-        if getattr(tier, "when_unknown", "skip") != "skip":
-            raise Unsupported(f"risk tier {tier.tier} uses when_unknown: apply, which the"
-                              " portfolio engine does not evaluate yet")
+        if tier.when_unknown not in ("skip", "apply"):
+            raise Unsupported(f"risk tier {tier.tier} uses when_unknown: {tier.when_unknown},"
+                              " which the portfolio engine does not evaluate yet")
     for rule in parts.rules:
-        if getattr(rule, "when_unknown", "skip") != "skip":
-            raise Unsupported(f"rule {rule.id} uses when_unknown: apply, which the portfolio"
-                              " engine does not evaluate yet")
+        if rule.when_unknown not in ("skip", "apply"):
+            raise Unsupported(f"rule {rule.id} uses when_unknown: {rule.when_unknown}, which"
+                              " the portfolio engine does not evaluate yet")
     for kind, items, known in (("timing node", parts.nodes, _NODE_FIELDS),
                                ("frequency entry", tuple(parts.frequency.values()),
                                 _FREQUENCY_FIELDS),
@@ -408,8 +408,10 @@ class _Builder:
         cond = self.condition(rule.when)
         holds = self.col(0, p + "holds", cond.value)
         self.unknown_finding(rule.id, cond, "TRUE", holds)
+        applied = rule.when_unknown == "apply"  # an unknown condition fires the rule
+        fired = f"({holds} IS NOT FALSE)" if applied else f"({holds} IS TRUE)"
         anchor = self.q(rule.anchor)
-        self.missing_anchor(rule.id, rule.anchor, f"{holds} IS TRUE AND {anchor} IS NULL")
+        self.missing_anchor(rule.id, rule.anchor, f"{fired} AND {anchor} IS NULL")
         track = self.h.track(f"__r{index}", rule.id, "rule", rule.completion, rule.anchor)
         done = self.h.col(track, "done")  # latest completion at any date (cooldown)
         completed = f"COALESCE({done} >= {anchor}, FALSE)"
@@ -418,7 +420,7 @@ class _Builder:
             cooling = f"COALESCE(as_of < {self.d.add(done, rule.cooldown)}, FALSE)"
         finished = "FALSE" if rule.repeat is not None else completed
         is_open = self.col(1, p + "open",
-                           f"{holds} IS TRUE AND {anchor} IS NOT NULL AND NOT {cooling}"
+                           f"{fired} AND {anchor} IS NOT NULL AND NOT {cooling}"
                            f" AND NOT {finished}")
         self.entry_findings(track, is_open)
         self.escalation(track, is_open, rule.category, rule.reference)
@@ -438,6 +440,10 @@ class _Builder:
                      for n in sorted(rule.when.fields)]
             opening = self.text(f"{cond.text} holds (")
             first = f"{opening} || " + " || ', ' || ".join(parts) + " || ')'"
+        if applied:
+            unknown = self.text(f"'{rule.when.text}' could not be decided (data missing) and"
+                                " the rule says `when_unknown: apply`")
+            first = f"CASE WHEN {holds} IS NULL THEN {unknown} ELSE {first} END"
         again_reason = (f"'last done ' || {self.iso(done)} || "
                         f"{self.text(f'; repeats every {rule.repeat}')}")
         fresh_reason = (f"{self.text(f'due {rule.after} after {rule.anchor} ')}"
@@ -471,10 +477,13 @@ class _Builder:
                 break
             cond = self.condition(tier.when)
             value = self.col(0, f"__t{len(earlier)}", cond.value)
-            guard = " AND ".join(f"NOT ({e} IS TRUE)" for e in earlier) or "TRUE"
+            guard = " AND ".join(f"NOT ({e})" for e in earlier) or "TRUE"
             self.unknown_finding(f"risk_tiers.{tier.tier}", cond, guard, value)
-            branches.append(f"WHEN {value} IS TRUE THEN {self.text(tier.tier)}")
-            earlier.append(value)
+            # when_unknown: apply puts a loan whose condition is unknown in this tier
+            matched = (f"{value} IS NOT FALSE" if tier.when_unknown == "apply"
+                       else f"{value} IS TRUE")
+            branches.append(f"WHEN {matched} THEN {self.text(tier.tier)}")
+            earlier.append(matched)
         if parts.frequency:
             self.finding("risk_tiers", "no_tier", self.d.empty_string_array(),
                          self.text("no risk tier matched and the policy has no default tier"),
