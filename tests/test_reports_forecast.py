@@ -130,6 +130,13 @@ def test_csv_and_table_hold_the_same_numbers(tmp_path: Path) -> None:
     assert weeks == sum(r["tasks"] for r in rows if r["granularity"] == "month")
 
 
+def test_auto_walks_a_small_book_per_loan() -> None:
+    from followup_policy.reports import PORTFOLIO_ENGINE_FROM
+
+    result = fp.reports.compute_forecast(HEAD, _portfolio(3), as_of=AS_OF, months=1)
+    assert result.method == "per-loan engine" and PORTFOLIO_ENGINE_FROM > 3
+
+
 def test_a_dataframe_when_pandas_is_installed() -> None:
     pd = pytest.importorskip("pandas", reason="pandas is optional")
     table = fp.forecast(HEAD, _portfolio(3), as_of=AS_OF, months=1)
@@ -158,8 +165,9 @@ def test_the_portfolio_engine_gives_the_same_forecast() -> None:
     if portfolio_batches(policy) is None:
         pytest.skip("the portfolio engine (followup_policy.engines.portfolio with its extra)"
                     " is not installed or cannot run this policy")
-    loans = _portfolio(15)
-    sql = fp.forecast(policy, loans, as_of=AS_OF, months=3, engine="portfolio",
+    loans = _portfolio(8)  # one SQL round costs seconds: a few loans, one month
+    sql = fp.forecast(policy, loans, as_of=AS_OF, months=1, engine="portfolio",
                       dataframe=False)
-    assert sql == fp.forecast(policy, loans, as_of=AS_OF, months=3, engine="per-loan",
+    assert sum(row["tasks"] for row in sql) > 5
+    assert sql == fp.forecast(policy, loans, as_of=AS_OF, months=1, engine="per-loan",
                               dataframe=False)

@@ -385,12 +385,14 @@ def _as_record(snapshot: Snapshot, day: date) -> dict[str, Any]:
 
 def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: int = 12,
                    branch_field: str = "branch", batch: BatchEvaluator | None = None,
-                   method: str | None = None) -> Forecast:
+                   method: str | None = None, batch_from: int = 0) -> Forecast:
     """The forecast of ``records`` (snapshot mappings, or RecordErrors passed through).
 
     Every input record ends up counted or in ``rejects``. Without ``batch`` each loan
-    is walked alone with the per-loan interpreter (memory stays flat); with a batch
-    evaluator (a portfolio engine) all loans are walked together, one batch per round.
+    is walked alone with the per-loan engine (memory stays flat); with a batch
+    evaluator (a portfolio engine) all loans are walked together, one batch per round,
+    provided there are at least ``batch_from`` of them: a round costs a batch engine
+    about the same for ten loans as for thousands, so a small book is walked per loan.
     """
     end = Duration(months, "months").after(as_of)
     reader = SnapshotReader.for_fields(policy.document.fields)
@@ -424,6 +426,12 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
             tasks.extend(future)
         else:
             held.append(loan)
+    if batch is not None and loans < batch_from:
+        batch, method = None, None
+        for loan in held:
+            open_today, future = _run_one(policy, _walk(loan, as_of, end), loan)
+            backlog.extend(open_today)
+            tasks.extend(future)
     if batch is not None:
         for open_today, future in _run_batched(held, [_walk(loan, as_of, end) for loan in held],
                                                batch):
