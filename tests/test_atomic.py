@@ -120,6 +120,13 @@ def test_unreadable_input_keeps_the_previous_output(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
+SMALL_POLICY = """\
+policy: {id: small, title: 小政策, version: "1"}
+timing_nodes:
+  - {id: d30, title: 放款后30天回访, after: 30 days, window: 10 days, channel: phone}
+"""
+
+
 def _failing_rename(*_: object) -> None:
     raise OSError(28, "No space left on device")
 
@@ -137,16 +144,18 @@ def test_every_writer_keeps_the_previous_file_when_the_write_fails(
               "portfolio parquet": ".parquet"}.get(writer, ".csv")
     target = tmp_path / f"previous{suffix}"
     target.write_bytes(b"OLD")
+    small = tmp_path / "small.yaml"  # a handbook or forecast of the head office takes seconds
+    small.write_text(SMALL_POLICY, encoding="utf-8")
     loans = [json.loads(GOOD % i) for i in range(2)]
     source = tmp_path / "in.jsonl"
     source.write_text("".join(GOOD % i for i in range(2)), encoding="utf-8")
     monkeypatch.setattr("followup_policy.atomic.os.replace", _failing_rename)
     with pytest.raises(OSError, match="No space left"):
         if writer == "report":
-            fp.report(HEAD_OFFICE, output=target)
+            fp.report(small, output=target)
         elif writer.startswith("forecast"):
             where = {"output" if writer.endswith("html") else "csv": target}
-            fp.forecast(HEAD_OFFICE, loans, as_of=date(2026, 3, 1), months=1,
+            fp.forecast(small, loans, as_of=date(2026, 3, 1), months=1,
                         engine="per-loan", dataframe=False, **where)  # type: ignore[arg-type]
         elif writer.startswith("tasks"):
             fmt = writer.split()[1]
