@@ -4,6 +4,7 @@ special files and odd names are located load errors, errors cross process pools.
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import shutil
@@ -254,3 +255,16 @@ def test_invalid_utf8_in_one_jsonl_line_is_one_reject(tmp_path: Path, padding: i
                                                                     '{"loan_id":"A3",']
     (reject,) = [line for line in err.getvalue().splitlines() if line.startswith("{")]
     assert '"line": 2' in reject and "not valid UTF-8 (byte 0xFF" in reject
+
+
+def test_a_branch_value_with_an_undecodable_byte_does_not_crash_the_tasks_writer(
+        tmp_path: Path) -> None:
+    source = tmp_path / "loans.csv"
+    source.write_bytes(b"loan_id,disbursement_date,loan_type,branch\n"
+                       b"A1,2025-01-01,residential,\xe6\xb7\xb1SZ\xff\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["tasks", "-p", str(POLICIES / "head_office.yaml"), str(source), "--as-of",
+                "2026-03-01", "--branch-field", "branch", "-f", "jsonl"], out, err)
+    assert code == 0, err.getvalue()
+    branches = {json.loads(line)["branch"] for line in out.getvalue().splitlines()}
+    assert branches == {"深SZ\\xff"}

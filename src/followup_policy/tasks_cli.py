@@ -75,7 +75,7 @@ def collect_tasks(evaluated: Iterable[tuple[Any, Decision]],
     field = args.branch_field
     rows: list[dict[str, Any]] = []
     for raw, decision in evaluated:
-        value = raw.get(field) if isinstance(raw, dict) else None
+        value = _readable(raw.get(field)) if isinstance(raw, dict) else None
         if branches is not None:
             if isinstance(raw, dict) and field not in raw:
                 raise InputError(f"--branch: the input has no field '{field}'; name the"
@@ -84,6 +84,14 @@ def collect_tasks(evaluated: Iterable[tuple[Any, Decision]],
                 continue
         rows.extend(task_rows(decision, None if value is None else str(value).strip(), keep))
     return sort_tasks(rows)
+
+
+def _readable(value: Any) -> Any:
+    """The branch as written; bytes the input's encoding could not decode (kept as lone
+    surrogates) shown as ``\\xff`` so that the tasks can still be written."""
+    if isinstance(value, str) and not value.isascii():
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def write_tasks(rows: list[dict[str, Any]], args: argparse.Namespace,
