@@ -10,6 +10,7 @@ import pickle
 import shutil
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,14 @@ def test_a_branch_value_with_an_undecodable_byte_does_not_crash_the_tasks_writer
     assert code == 0, err.getvalue()
     branches = {json.loads(line)["branch"] for line in out.getvalue().splitlines()}
     assert branches == {"深SZ\\xff"}
+
+
+def test_forecast_input_with_an_undecodable_byte_rejects_that_loan_only(tmp_path: Path) -> None:
+    source = tmp_path / "loans.csv"
+    source.write_bytes(b"loan_id,disbursement_date,loan_type,branch\n"
+                       b"A1,2025-01-01,residential,SZ01\nA2,2025-01-01,residential,S\xffZ\n")
+    result = fp.reports.compute_forecast(POLICIES / "head_office.yaml", source,
+                                         as_of=date(2026, 3, 1), months=1,
+                                         engine="per-loan")
+    assert result.loans == 1 and len(result.rejects) == 1
+    assert "not valid UTF-8 (byte 0xFF" in result.rejects[0].message

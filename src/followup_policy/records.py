@@ -28,6 +28,7 @@ __all__ = [
     "Unreadable",
     "UnreadableInput",
     "csv_message",
+    "escape_undecodable",
     "guess_format",
     "json_problem",
     "open_input",
@@ -103,6 +104,15 @@ def _undecodable(text: str) -> tuple[str, int] | None:
     if found is None:
         return None
     return f"not valid UTF-8 (byte 0x{ord(found.group()) - 0xDC00:02X})", found.start()
+
+
+def escape_undecodable(value: Any) -> Any:
+    """``value``, with bytes the input's encoding could not decode (kept by
+    ``surrogateescape`` as lone surrogates) shown as ``\\xff``: for raw values copied
+    to an output unvalidated (a branch column), so that writing them cannot fail."""
+    if isinstance(value, str) and not value.isascii():
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def _loads(text: str) -> Any:

@@ -16,6 +16,7 @@ from typing import IO, Any
 from .decisions import Decision
 from .io.errors import InputError
 from .io.tables import write_table
+from .records import escape_undecodable
 from .tasks import TASK_COLUMNS, TaskFilter, sort_tasks, task_rows
 
 __all__ = ["BRANCH_FIELD", "add_task_arguments", "collect_tasks", "write_tasks"]
@@ -75,7 +76,7 @@ def collect_tasks(evaluated: Iterable[tuple[Any, Decision]],
     field = args.branch_field
     rows: list[dict[str, Any]] = []
     for raw, decision in evaluated:
-        value = _readable(raw.get(field)) if isinstance(raw, dict) else None
+        value = escape_undecodable(raw.get(field)) if isinstance(raw, dict) else None
         if branches is not None:
             if isinstance(raw, dict) and field not in raw:
                 raise InputError(f"--branch: the input has no field '{field}'; name the"
@@ -84,14 +85,6 @@ def collect_tasks(evaluated: Iterable[tuple[Any, Decision]],
                 continue
         rows.extend(task_rows(decision, None if value is None else str(value).strip(), keep))
     return sort_tasks(rows)
-
-
-def _readable(value: Any) -> Any:
-    """The branch as written; bytes the input's encoding could not decode (kept as lone
-    surrogates) shown as ``\\xff`` so that the tasks can still be written."""
-    if isinstance(value, str) and not value.isascii():
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return value
 
 
 def write_tasks(rows: list[dict[str, Any]], args: argparse.Namespace,

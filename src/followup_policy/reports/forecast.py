@@ -44,7 +44,7 @@ from ..errors import SnapshotError
 from ..evaluation import evaluate
 from ..expressions import Condition
 from ..policy import Policy
-from ..records import Record, Unreadable, guess_format, read_records
+from ..records import Record, Unreadable, escape_undecodable, guess_format, read_records
 from ..snapshots import FollowUp, Snapshot, SnapshotReader, loan_id_of
 
 __all__ = [
@@ -410,7 +410,7 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
             rejects.append(RecordError(index=index, loan_id=loan_id_of(raw),
                                        message="a snapshot must be a mapping"))
             continue
-        branch = raw.get(branch_field)
+        branch = escape_undecodable(raw.get(branch_field))
         try:
             snapshot = reader.read(raw)
         except SnapshotError as exc:
@@ -452,7 +452,9 @@ def read_portfolio(path: str | os.PathLike[str], stdin: IO[str] | None = None
     """
     name = os.fspath(path)
     fmt = guess_format(name)
-    with open(name, encoding="utf-8", newline="" if fmt == "csv" else None) as stream:
+    # a bad byte becomes a lone surrogate: that record is rejected, the run goes on
+    with open(name, encoding="utf-8-sig", errors="surrogateescape",
+              newline="" if fmt == "csv" else None) as stream:
         yield from _records(read_records(stream, fmt))
 
 
