@@ -180,7 +180,7 @@ def test_validate_on_a_fifo_does_not_block(tmp_path: Path) -> None:
         pytest.fail("validate blocked on a FIFO")
     code, out, err = result[0]
     assert code == 2 and err == ""
-    assert out == f"{fifo}:1:1: cannot read the file: a policy must be a regular file" \
+    assert out == f"{fifo}:1:1: cannot read the file: it must be a regular file" \
                   " (this is a FIFO (named pipe))\n"
 
 

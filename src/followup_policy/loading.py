@@ -705,7 +705,7 @@ def read_yaml_file(path: str | os.PathLike[str]) -> YNode:
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
-            raise PolicyLoadError([Issue(file, 1, 1, "cannot read the file: a policy must be"
+            raise PolicyLoadError([Issue(file, 1, 1, "cannot read the file: it must be"
                                                      " a regular file (this is a "
                                                      f"{_file_kind(info.st_mode)})")])
         if info.st_size > MAX_FILE_BYTES:
