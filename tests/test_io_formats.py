@@ -31,20 +31,29 @@ from followup_policy.cli import run
 from .conftest import HEAD_OFFICE, PORTFOLIO
 
 AS_OF = "2026-11-28"
-DATE_FIELDS = ("disbursement_date", "delinquency_start_date", "insurance_expiry_date")
-BOOL_FIELDS = ("in_bankruptcy", "cease_communication")
-
 # Chinese headers of a core-banking export, and the codes it uses for values.
 HEADERS = {
     "loan_id": "贷款编号", "branch": "机构号", "disbursement_date": "放款日期",
-    "loan_type": "贷款品种", "days_past_due": "逾期天数",
-    "consecutive_missed_installments": "连续未还期数", "delinquency_start_date": "逾期开始日期",
-    "homes_owned_in_city": "本市住房套数", "declared_home_order": "认定套数",
+    "loan_type": "贷款品种", "funding": "资金来源", "days_past_due": "逾期天数",
+    "consecutive_missed_installments": "连续未还期数",
+    "cumulative_missed_installments": "累计未还期数", "delinquency_start_date": "逾期开始日期",
+    "homes_owned_at_application": "申请时本市住房套数", "declared_home_order": "认定套数",
     "down_payment_ratio": "首付比例", "monthly_income": "家庭月收入",
     "monthly_housing_payment": "月房贷还款额", "monthly_debt_payment": "月债务还款额",
-    "property_use": "房产用途", "credit_score": "行为评分", "insurance_expiry_date": "保险到期日",
-    "in_bankruptcy": "是否破产", "cease_communication": "停止催收", "follow_ups": "回访记录",
+    "income_verified_date": "收入核实日期", "income_interruption_date": "收入中断日期",
+    "property_use": "房产用途", "property_use_verified_date": "用途核实日期",
+    "credit_score": "行为评分", "insurance_expiry_date": "保险到期日",
+    "mortgage_registration_date": "抵押登记日期", "credit_report_date": "征信查询日期",
+    "credit_report_new_delinquencies": "征信新增逾期",
+    "entrusted_payment_confirmed": "受托支付已确认", "default_event_date": "违约事件日期",
+    "off_plan": "是否期房", "pre_registration_date": "预告登记日期", "handover_date": "交房日期",
+    "property_certificate_date": "不动产权证日期", "borrower_status": "借款人状态",
+    "borrower_status_date": "状态变更日期", "loan_status": "贷款状态", "payoff_date": "结清日期",
+    "credit_funds_in_purchase": "信贷资金购房", "funds_review_date": "资金核查日期",
+    "court_action": "涉诉情况", "court_action_date": "涉诉日期", "follow_ups": "回访记录",
 }
+DATE_FIELDS = tuple(name for name in HEADERS if name.endswith("_date"))
+BOOL_FIELDS = ("entrusted_payment_confirmed", "off_plan", "credit_funds_in_purchase")
 LOAN_TYPES = {"个人住房": "residential", "商业用房": "commercial"}
 USES = {"自住": "self_occupied", "出租": "rented", "空置": "vacant", "经营": "business"}
 CHANNELS = {"电话": "phone", "上门": "site_visit", "视频": "video_call", "短信": "sms",
@@ -59,8 +68,9 @@ columns:
   贷款品种: {{field: loan_type, values: {{个人住房: residential, 商业用房: commercial}}}}
   房产用途: {{field: property_use, values: {{自住: self_occupied, 出租: rented, 空置: vacant,
                                              经营: business}}}}
-  是否破产: {{field: in_bankruptcy, values: {{是: true, 否: false}}}}
-  停止催收: {{field: cease_communication, values: {{是: true, 否: false}}}}
+  受托支付已确认: {{field: entrusted_payment_confirmed, values: {{是: true, 否: false}}}}
+  是否期房: {{field: off_plan, values: {{是: true, 否: false}}}}
+  信贷资金购房: {{field: credit_funds_in_purchase, values: {{是: true, 否: false}}}}
 follow_ups:
   channels: {channels}
   outcomes: {outcomes}
@@ -261,20 +271,26 @@ def test_xlsx(records: list[dict[str, Any]], expected: list[str], tmp_path: Path
 
 def test_parquet(records: list[dict[str, Any]], expected: list[str], tmp_path: Path) -> None:
     typed = [_typed(r) for r in records]
-    schema = pa.schema([
-        ("loan_id", pa.string()), ("branch", pa.string()),
-        ("disbursement_date", pa.date32()), ("loan_type", pa.string()),
-        ("days_past_due", pa.int64()), ("consecutive_missed_installments", pa.int64()),
-        ("delinquency_start_date", pa.date32()), ("homes_owned_in_city", pa.int64()),
-        ("declared_home_order", pa.int64()), ("down_payment_ratio", pa.decimal128(9, 4)),
-        ("monthly_income", pa.float64()), ("monthly_housing_payment", pa.float64()),
-        ("monthly_debt_payment", pa.float64()), ("property_use", pa.string()),
-        ("credit_score", pa.int64()), ("insurance_expiry_date", pa.timestamp("us")),
-        ("in_bankruptcy", pa.bool_()), ("cease_communication", pa.bool_()),
-        ("follow_ups", pa.list_(pa.struct([("action", pa.string()), ("date", pa.date32()),
-                                           ("channel", pa.string()),
-                                           ("outcome", pa.string())]))),
-    ])
+    ints = ("days_past_due", "consecutive_missed_installments",
+            "cumulative_missed_installments", "homes_owned_at_application",
+            "declared_home_order", "credit_score", "credit_report_new_delinquencies")
+    floats = ("monthly_income", "monthly_housing_payment", "monthly_debt_payment")
+
+    def column(name: str) -> Any:
+        if name == "insurance_expiry_date":
+            return pa.timestamp("us")  # a timestamp at midnight is a date
+        if name in DATE_FIELDS:
+            return pa.date32()
+        if name in BOOL_FIELDS:
+            return pa.bool_()
+        if name == "down_payment_ratio":
+            return pa.decimal128(9, 4)
+        return pa.int64() if name in ints else pa.float64() if name in floats else pa.string()
+
+    entry = pa.struct([("action", pa.string()), ("date", pa.date32()),
+                       ("channel", pa.string()), ("outcome", pa.string())])
+    schema = pa.schema([(name, pa.list_(entry) if name == "follow_ups" else column(name))
+                        for name in HEADERS])
     rows = []
     for record in typed:
         row = {name: record.get(name) for name in schema.names}
@@ -283,7 +299,8 @@ def test_parquet(records: list[dict[str, Any]], expected: list[str], tmp_path: P
         expiry = row["insurance_expiry_date"]
         row["insurance_expiry_date"] = None if expiry is None else datetime(
             expiry.year, expiry.month, expiry.day)
-        row["follow_ups"] = [{"channel": None, "outcome": None, **e} for e in row["follow_ups"]]
+        row["follow_ups"] = [{"channel": None, "outcome": None, **e}
+                             for e in row["follow_ups"] or []]
         rows.append(row)
     source = tmp_path / "loans.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), source)
@@ -294,8 +311,9 @@ def _pandas_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame([{k: v for k, v in _typed(r).items() if k != "follow_ups"}
                           for r in records])
     for field in DATE_FIELDS:  # datetime64: missing dates become NaT
-        frame[field] = pd.to_datetime(frame[field])
-    for field in ("monthly_income", "homes_owned_in_city", "credit_score"):
+        if field in frame:
+            frame[field] = pd.to_datetime(frame[field])
+    for field in ("monthly_income", "homes_owned_at_application", "credit_score"):
         frame[field] = pd.to_numeric(frame[field], errors="coerce")  # NaN where missing
     frame["follow_ups"] = [[dict(e, date=pd.Timestamp(e["date"])) for e in _typed(r)["follow_ups"]]
                            for r in records]

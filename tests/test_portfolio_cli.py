@@ -71,8 +71,10 @@ def test_parquet_in_picks_the_portfolio_engine_and_writes_actions(tmp_path: Path
     for row in rows:  # Parquet has no per-row nesting of optional keys: flatten follow_ups
         row["follow_ups"] = json.dumps(row.get("follow_ups", []))
     loans = tmp_path / "loans.parquet"
-    pq.write_table(pa.Table.from_pylist([{k: str(v) for k, v in r.items()} for r in rows]),
-                   loans)
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # from_pylist would
+    schema = pa.schema([(name, pa.string()) for name in columns])  # read the 1st row's only
+    pq.write_table(pa.Table.from_pylist([{k: str(v) for k, v in r.items()} for r in rows],
+                                        schema=schema), loans)
     actions = tmp_path / "actions.parquet"
     code, _, err = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28",
                         str(loans), "-f", "parquet", "-o", str(actions))
