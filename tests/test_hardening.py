@@ -280,3 +280,15 @@ def test_forecast_input_with_an_undecodable_byte_rejects_that_loan_only(tmp_path
                                          engine="per-loan")
     assert result.loans == 1 and len(result.rejects) == 1
     assert "not valid UTF-8 (byte 0xFF" in result.rejects[0].message
+
+
+def test_policy_root_context_reaches_functions_that_take_paths(layout: Path) -> None:
+    from followup_policy.layering import policy_root
+
+    branch = layout / "branches" / "chengdu.yaml"
+    with pytest.raises(fp.PolicyLoadError, match="leaves the policy root"):
+        fp.resolve_text(branch)
+    with policy_root(layout):
+        assert "cd-branch-mortgage" in fp.resolve_text(branch)
+    with pytest.raises(fp.PolicyLoadError, match="leaves the policy root"):  # reset after
+        fp.resolve_text(branch)
