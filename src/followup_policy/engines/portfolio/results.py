@@ -8,15 +8,24 @@ very writers of the per-loan path: the same bytes for the same decisions.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ...decisions import Action, ChecklistEntry, Decision, Finding, RecordError
+from ..generated._runtime import make_builder
 from .tables import Reject
 
 __all__ = ["PortfolioResult", "with_per_loan_rows"]
+
+# The output models built as the generated engine builds them (a finished __dict__, no
+# model_construct): the same objects, the same JSON, a fraction of the time per loan.
+_new_action = make_builder(Action)
+_new_finding = make_builder(Finding)
+_new_decision = make_builder(Decision)
+_new_entry = make_builder(ChecklistEntry)
 
 
 @dataclass
@@ -44,20 +53,33 @@ class PortfolioResult:
 
     def items(self) -> Iterator[Decision | Reject]:
         """Every input record in input order: its :class:`Decision` or its :class:`Reject`."""
-        decisions = self.decisions.to_pylist()
-        actions = _by_row(self.actions.to_pylist())
-        findings = _by_row(self.findings.to_pylist())
+        collecting = gc.isenabled()
+        gc.disable()  # millions of new, acyclic objects: no cycle to find, only full scans
+        try:
+            built = self._decisions()
+        finally:
+            if collecting:
+                gc.enable()
         rejects = {r.index: r for r in self.rejects}
-        entries: dict[tuple[str, str], ChecklistEntry] = {}
-        built: dict[int, Decision] = dict(self.per_loan)
-        for row in decisions:
-            if row["__row"] not in built:
-                built[row["__row"]] = _decision(row, actions.get(row["__row"], []),
-                                                findings.get(row["__row"], []), entries)
         total = len(built) + len(rejects)
         for index in range(total):
             found = built.get(index)
             yield found if found is not None else rejects[index]
+
+    def _decisions(self) -> dict[int, Decision]:
+        # column lists, not row dicts: pyarrow builds a Python list per column far faster
+        decisions = _columns(self.decisions)
+        actions = _columns(self.actions)
+        findings = _columns(self.findings)
+        action_rows = _spans(actions["__row"])
+        finding_rows = _spans(findings["__row"])
+        entries: dict[tuple[str, str], ChecklistEntry] = {}
+        built: dict[int, Decision] = dict(self.per_loan)
+        for i, row in enumerate(decisions["__row"]):
+            if row not in built:
+                built[row] = _decision(decisions, i, actions, action_rows.get(row, ()),
+                                       findings, finding_rows.get(row, ()), entries)
+        return built
 
     def record_errors(self) -> list[RecordError]:
         return [RecordError(index=r.index, loan_id=r.loan_id, field=r.field, message=r.error)
@@ -129,30 +151,38 @@ def with_per_loan_rows(tables: tuple[Any, Any, Any],
             merged("findings", findings, extra_findings, ["__row", "seq"]))
 
 
-def _by_row(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        grouped.setdefault(row["__row"], []).append(row)
-    return grouped
+def _columns(table: Any) -> dict[str, list[Any]]:
+    return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
-def _decision(row: dict[str, Any], actions: list[dict[str, Any]],
-              findings: list[dict[str, Any]],
+def _spans(rows: list[int]) -> dict[int, range]:
+    """Where each loan's rows are in a table sorted by ``__row``."""
+    spans: dict[int, range] = {}
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i] != rows[start]:
+            spans[rows[start]] = range(start, i)
+            start = i
+    return spans
+
+
+def _decision(d: dict[str, list[Any]], i: int, a: dict[str, list[Any]], action_rows: Any,
+              f: dict[str, list[Any]], finding_rows: Any,
               entries: dict[tuple[str, str], ChecklistEntry]) -> Decision:
-    actions.sort(key=_action_order)
-    return Decision.model_construct(
-        loan_id=row["loan_id"], as_of=row["as_of"], tier=row["tier"],
-        policy_id=row["policy_id"], policy_version=row["policy_version"],
-        policy_digest=row["policy_digest"],
-        actions=tuple(_action(a, entries) for a in actions),
-        findings=tuple(Finding.model_construct(rule=f["rule"], kind=f["kind"],
-                                               fields=tuple(f["fields"]), message=f["message"])
-                       for f in findings),
+    actions = sorted((_action(a, j, entries) for j in action_rows), key=_action_order)
+    decision: Decision = _new_decision(
+        loan_id=d["loan_id"][i], as_of=d["as_of"][i], tier=d["tier"][i],
+        policy_id=d["policy_id"][i], policy_version=d["policy_version"][i],
+        policy_digest=d["policy_digest"][i], actions=tuple(actions),
+        findings=tuple(_new_finding(rule=f["rule"][j], kind=f["kind"][j],
+                                    fields=tuple(f["fields"][j]), message=f["message"][j])
+                       for j in finding_rows),
     )
+    return decision
 
 
-def _action_order(row: dict[str, Any]) -> tuple[date, str]:
-    return (row["deadline"], row["id"])
+def _action_order(action: Action) -> tuple[date, str]:
+    return (action.deadline, action.id)
 
 
 def _entry(item: dict[str, str], entries: dict[tuple[str, str], ChecklistEntry]
@@ -161,18 +191,20 @@ def _entry(item: dict[str, str], entries: dict[tuple[str, str], ChecklistEntry]
     key = (item["id"], item["text"])
     found = entries.get(key)
     if found is None:
-        found = entries[key] = ChecklistEntry.model_construct(id=key[0], text=key[1])
+        found = entries[key] = _new_entry(id=key[0], text=key[1])
     return found
 
 
-def _action(row: dict[str, Any], entries: dict[tuple[str, str], ChecklistEntry]) -> Action:
-    checklist = row["checklist"] or ()
-    return Action.model_construct(
-        id=row["id"], source=row["source"], kind=row["kind"], title=row["title"],
-        status=row["status"], due_date=row["due_date"], deadline=row["deadline"],
-        channel=row["channel"], severity=row["severity"], category=row["category"],
-        reference=row["reference"], checklist_id=row["checklist_id"],
+def _action(a: dict[str, list[Any]], j: int,
+            entries: dict[tuple[str, str], ChecklistEntry]) -> Action:
+    checklist = a["checklist"][j] or ()
+    action: Action = _new_action(
+        id=a["id"][j], source=a["source"][j], kind=a["kind"][j], title=a["title"][j],
+        status=a["status"][j], due_date=a["due_date"][j], deadline=a["deadline"][j],
+        channel=a["channel"][j], severity=a["severity"][j], category=a["category"][j],
+        reference=a["reference"][j], checklist_id=a["checklist_id"][j],
         checklist=tuple(_entry(c, entries) for c in checklist),
-        reasons=tuple(row["reasons"]), attempts=row["attempts"],
-        last_attempt=row["last_attempt"],
+        reasons=tuple(a["reasons"][j]), attempts=a["attempts"][j],
+        last_attempt=a["last_attempt"][j],
     )
+    return action
