@@ -258,6 +258,36 @@ def test_invalid_utf8_in_one_jsonl_line_is_one_reject(tmp_path: Path, padding: i
     assert '"line": 2' in reject and "not valid UTF-8 (byte 0xFF" in reject
 
 
+@pytest.mark.parametrize("given", [None, "gb18030", "gbk"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_bad_byte_in_a_gb18030_file_is_one_reject(tmp_path: Path, given: str | None,
+                                                    fmt: str) -> None:
+    """A corrupt byte in a GBK/GB18030 export (detected or named) rejects only its record."""
+    if fmt == "jsonl":
+        line = '{"loan_id": "%s", "disbursement_date": "2026-01-01", "loan_type": "residential"}\n'
+        head = b""
+    else:
+        line = "%s,2026-01-01,residential\n"
+        head = "loan_id,disbursement_date,loan_type\n".encode("gbk")
+    source = tmp_path / f"贷款.{fmt}"
+    source.write_bytes(head + (line % "贷款1").encode("gbk") + (line % "贷款2").encode("gbk")
+                       .replace("款".encode("gbk"), b"\xff\x20") + (line % "贷款3").encode("gbk"))
+    out, err = io.StringIO(), io.StringIO()
+    extra = [] if given is None else ["--encoding", given]
+    code = run(["evaluate", "-p", str(POLICIES / "head_office.yaml"), str(source),
+                "--as-of", "2026-03-01", *extra], out, err)
+    assert code == 1, err.getvalue()
+    assert [json.loads(text)["loan_id"] for text in out.getvalue().splitlines()] == [
+        "贷款1", "贷款3"]
+    (reject,) = [json.loads(text) for text in err.getvalue().splitlines()
+                 if text.startswith("{")]
+    assert reject["line"] == (2 if fmt == "jsonl" else 3)
+    if fmt == "jsonl":  # the line cannot be parsed
+        assert "not valid GB18030 (byte 0xFF" in reject["error"]
+    else:  # the cell is read, and refused by the field it is for
+        assert reject["field"] == "loan_id" and "not valid Unicode" in reject["error"]
+
+
 def test_a_branch_value_with_an_undecodable_byte_does_not_crash_the_tasks_writer(
         tmp_path: Path) -> None:
     source = tmp_path / "loans.csv"

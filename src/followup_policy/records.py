@@ -11,6 +11,7 @@ the run.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -28,6 +29,7 @@ __all__ = [
     "Unreadable",
     "UnreadableInput",
     "csv_message",
+    "encoding_label",
     "escape_undecodable",
     "guess_format",
     "json_problem",
@@ -98,12 +100,22 @@ def text_input(stream: IO[str]) -> IO[str]:
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-def _undecodable(text: str) -> tuple[str, int] | None:
-    """Why ``text`` is not valid UTF-8, and the offset of the first bad byte; or None."""
+def encoding_label(stream: IO[str]) -> str:
+    """How messages name the encoding ``stream`` was decoded with (``UTF-8``, ``GB18030``)."""
+    name = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return str(name)
+    return "UTF-8" if codec in ("utf-8", "utf-8-sig") else codec.upper()
+
+
+def _undecodable(text: str, encoding: str = "UTF-8") -> tuple[str, int] | None:
+    """Why ``text`` is not valid in ``encoding``, and the offset of the first bad byte; or None."""
     found = _UNDECODABLE.search(text)
     if found is None:
         return None
-    return f"not valid UTF-8 (byte 0x{ord(found.group()) - 0xDC00:02X})", found.start()
+    return f"not valid {encoding} (byte 0x{ord(found.group()) - 0xDC00:02X})", found.start()
 
 
 def escape_undecodable(value: Any) -> Any:
@@ -126,9 +138,12 @@ def _json_where(exc: json.JSONDecodeError) -> str:
     return f"{exc.msg}{joiner}column {exc.colno}"
 
 
-def json_problem(text: str) -> tuple[Any, str | None, int]:
-    """Parse one JSON text: (value, None, 0) or (None, why not, line of the problem)."""
-    bad = _undecodable(text)
+def json_problem(text: str, encoding: str = "UTF-8") -> tuple[Any, str | None, int]:
+    """Parse one JSON text: (value, None, 0) or (None, why not, line of the problem).
+
+    ``encoding`` names the file's encoding in the message about a byte it could not decode.
+    """
+    bad = _undecodable(text, encoding)
     if bad is not None:
         message, offset = bad
         line = text.count("\n", 0, offset) + 1
@@ -153,16 +168,18 @@ def _first_sentence(exc: Exception) -> str:
 
 def _jsonl(stream: IO[str]) -> Iterator[Record | Unreadable]:
     index = 0
+    encoding = encoding_label(stream)
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        yield parse_jsonl_line(index, number, line)
+        yield parse_jsonl_line(index, number, line, encoding)
         index += 1
 
 
-def parse_jsonl_line(index: int, number: int, line: str) -> Record | Unreadable:
+def parse_jsonl_line(index: int, number: int, line: str,
+                     encoding: str = "UTF-8") -> Record | Unreadable:
     """One non-blank JSONL line (``number`` is 1-based) as a record, or why it is unreadable."""
-    value, problem, _ = json_problem(line.rstrip("\r\n"))
+    value, problem, _ = json_problem(line.rstrip("\r\n"), encoding)
     if problem is None:
         return Record(index, number, value)
     return Unreadable(index, number, problem)
@@ -171,6 +188,7 @@ def parse_jsonl_line(index: int, number: int, line: str) -> Record | Unreadable:
 def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
     """Like ``csv.DictReader``, but a bad row is an :class:`Unreadable`, not the end."""
     reader = csv.reader(stream)
+    encoding = encoding_label(stream)
     header: list[str] | None = None
     index = 0
     while True:
@@ -183,7 +201,7 @@ def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
             problem: str | None = csv_message(exc)
             row = None
         else:
-            bad = _undecodable("\x1f".join(row)) if row else None
+            bad = _undecodable("\x1f".join(row), encoding) if row else None
             problem = None if bad is None else bad[0]
         if header is None:  # the header row: without it no row can be read
             if problem is not None:
@@ -219,7 +237,7 @@ def csv_message(exc: csv.Error) -> str:
 
 
 def _json(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    data, problem, line = json_problem(stream.read())
+    data, problem, line = json_problem(stream.read(), encoding_label(stream))
     if problem is not None:
         yield Unreadable(0, line, problem)
         return

@@ -4,7 +4,8 @@ Chinese core-banking systems export GBK/GB18030 by default, Excel's "CSV UTF-8"
 writes a byte-order mark, everything else writes UTF-8. The first bytes decide:
 a BOM names its encoding; text that decodes as UTF-8 is UTF-8 (a GBK file with
 Chinese in it practically never does); anything else is GB18030, the superset
-of GBK and GB2312 that decodes every GBK file.
+of GBK and GB2312 that decodes every GBK file. A sample with a corrupt byte is in
+whichever of the two leaves fewer bytes undecoded.
 """
 
 from __future__ import annotations
@@ -41,9 +42,18 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     if _decodes(sample, "gb18030"):
         return "gb18030"
-    # neither: UTF-8 with a stray bad byte (a corrupt line), which is read with
-    # errors="surrogateescape" so that only the records holding it are rejected
+    # neither: a file with a stray bad byte (a corrupt line), read with
+    # errors="surrogateescape" so that only the records holding it are rejected; it is
+    # in the encoding that leaves fewer bytes undecoded (a GBK file read as UTF-8 would
+    # lose every line with Chinese in it)
+    if _undecoded(sample, "gb18030") < _undecoded(sample, "utf-8"):
+        return "gb18030"
     return "utf-8"
+
+
+def _undecoded(sample: bytes, encoding: str) -> int:
+    text = sample.decode(encoding, errors="surrogateescape")
+    return sum(1 for char in text if "\udc80" <= char <= "\udcff")
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, Literal, get_args
 
-from ..records import Record, Unreadable, csv_message, json_problem
+from ..records import Record, Unreadable, csv_message, encoding_label, json_problem
 from .encodings import SAMPLE_BYTES, detect_encoding, normal_encoding
 from .errors import InputError
 from .mapping import ColumnMapping
@@ -129,9 +129,10 @@ def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
         else:
             with open(name, "rb") as probe:
                 codec = detect_encoding(probe.read(SAMPLE_BYTES))
-        # UTF-8: a bad byte becomes a lone surrogate, so only the record holding it is
-        # rejected (records.json_problem, the snapshot reader) and the run goes on
-        errors = "surrogateescape" if codecs.lookup(codec).name == "utf-8" else "strict"
+        # UTF-8 and GB18030: a bad byte becomes a lone surrogate, so only the record
+        # holding it is rejected (records.json_problem) and the run goes on
+        errors = ("surrogateescape" if codecs.lookup(codec).name in ("utf-8", "gb18030")
+                  else "strict")
         handle = open(name, encoding=codec, errors=errors,  # noqa: SIM115 - closed below
                       newline="")
     except OSError as exc:
@@ -155,7 +156,7 @@ def _text_records(stream: IO[str], fmt: str,
             raise InputError(f"{name}: the CSV file is empty (no header line)")
         bad = _BAD_BYTE.search("".join(header))
         if bad is not None:  # without its header no row can be read: the file is unreadable
-            raise InputError(f"{name}: the CSV header is not valid UTF-8 (byte"
+            raise InputError(f"{name}: the CSV header is not valid {encoding_label(stream)} (byte"
                              f" 0x{ord(bad.group()) - 0xDC00:02X}); pass --encoding"
                              " (e.g. gb18030 or utf-8)")
         return [h.strip() for h in header], _csv_rows(reader)
@@ -192,18 +193,21 @@ def _loads(text: str) -> Any:
 
 def _jsonl_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
     index = 0
+    encoding = encoding_label(stream)
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         # huge integers and deep nesting are one reject, not the end of the run
-        value, problem, _ = json_problem(line.removeprefix("\ufeff").rstrip("\r\n"))
+        value, problem, _ = json_problem(line.removeprefix("\ufeff").rstrip("\r\n"),
+                                         encoding)
         yield Record(index, number, value) if problem is None else Unreadable(index, number,
                                                                              problem)
         index += 1
 
 
 def _json_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    data, problem, line = json_problem(stream.read().removeprefix("\ufeff"))
+    data, problem, line = json_problem(stream.read().removeprefix("\ufeff"),
+                                       encoding_label(stream))
     if problem is not None:
         yield Unreadable(0, line, problem)
         return
