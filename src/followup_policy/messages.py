@@ -128,20 +128,115 @@ _CATALOG: tuple[tuple[str, str], ...] = (
     (r"use 'not' instead of '!'", "请用 not 代替“!”"),
     (r"constants are lowercase in conditions", "条件中的常量要小写（true、false、null）"),
     # -- branches (guardrails) -------------------------------------------------------------
-    (r"(?P<what>.+?): (?P<key>\w+) (?P<value>.+?) loosens the inherited (?P<old>.+?) "
+    # A group ending in ``_w`` names what the guardrail is about ("timing node 'm3'"),
+    # said in Chinese by _subject_zh.
+    (r"(?P<what_w>.+?): (?P<key>\w+) (?P<value>.+?) loosens the inherited default (?P<old>.+?) "
+     r"\((?P<what2_w>.+) at (?P<where>[^()]+)\); a branch may only shorten it",
+     "{what_w}：{key} 为 {value}，比继承的默认值 {old} 更宽松（{what2_w}，位于 {where}）；"
+     "分行只能缩短（收紧），不能放宽"),
+    (r"(?P<what_w>.+?): `(?P<key>\w+): null` \(no (?P=key)\) loosens the inherited "
+     r"(?:default )?(?P<old>.+?) \((?:(?P<what2_w>.+) at )?(?P<where>[^()]+)\); a branch may "
+     r"only shorten it",
+     "{what_w}：“{key}: null”取消了继承的 {key}（{old}，{where}），这是放宽；"
+     "分行只能缩短（收紧），不能取消"),
+    (r"(?P<what_w>.+?): cooldown (?P<value>.+?) loosens the inherited (?P<what2_w>.+) without a "
+     r"cooldown \((?P<where>[^()]+)\); a branch may only shorten it",
+     "{what_w}：继承的{what2_w}没有冷却期（{where}），加上冷却期 cooldown {value} 会让回访变少，"
+     "这是放宽；分行不能新增冷却期"),
+    (r"(?P<what_w>.+?): (?P<key>\w+) (?P<value>.+?) loosens the inherited (?P<old>[^()]+?) "
      r"\((?P<where>[^()]+)\); a branch may only shorten it",
-     "{what}：{key} 为 {value}，比继承的 {old} 更宽松（{where}）；分行只能缩短"),
-    (r"(?P<what>.+?): severity (?P<value>\w+) is lower than the inherited (?P<old>.+?) "
+     "{what_w}：{key} 为 {value}，比继承的 {old} 更宽松（{where}）；"
+     "分行只能缩短（收紧），不能放宽"),
+    (r"(?P<what_w>.+?): (?P<key>\w+) (?P<value>.+?) is shorter than the inherited default "
+     r"(?P<old>.+?) \((?P<what2_w>.+) at (?P<where>[^()]+)\); a branch may only lengthen it",
+     "{what_w}：{key} 为 {value}，比继承的默认值 {old} 短（{what2_w}，位于 {where}），这是放宽；"
+     "分行只能延长，不能缩短"),
+    (r"(?P<what_w>.+?): (?P<key>\w+) (?P<value>.+?) is shorter than the inherited "
+     r"(?P<old>[^()]+?) \((?P<where>[^()]+)\); a branch may only lengthen it",
+     "{what_w}：{key} 为 {value}，比继承的 {old} 短（{where}），这是放宽；分行只能延长，不能缩短"),
+    (r"(?P<what_w>.+?): severity (?P<value>\w+) is lower than the inherited default "
+     r"(?P<old>\w+) \((?P<what2_w>.+) at (?P<where>[^()]+)\); a branch may only raise it",
+     "{what_w}：严重程度 {value} 低于继承的默认值 {old}（{what2_w}，位于 {where}）；"
+     "分行只能提高，不能降低"),
+    (r"(?P<what_w>.+?): severity (?P<value>\w+) is lower than the inherited (?P<old>.+?) "
      r"\((?P<where>.+)\); a branch may only raise it",
-     "{what}：严重程度 {value} 低于继承的 {old}（{where}）；分行只能提高"),
-    (r"(?P<what>.+?) is locked \((?P<where>[^()]+)\); a branch may not change `(?P<key>[^`]+)` "
+     "{what_w}：严重程度 {value} 低于继承的 {old}（{where}）；分行只能提高，不能降低"),
+    (r"(?P<what_w>.+?) is locked \((?P<where>[^()]+)\); a branch may not change `(?P<key>[^`]+)` "
      r"\(inherited (?P<old>.+) at (?P<at>[^()]+)\)",
-     "{what} 已锁定（{where}）；分行不能修改“{key}”（继承值 {old}，位于 {at}）"),
-    (r"(?P<what>.+?): `when: (?P<new>.+)` changes the inherited `when: (?P<old>.+)` "
-     r"\((?P<where>[^()]+)\); a branch may not change the `when` of an inherited item; it "
-     r"adds a rule of its own instead",
-     "{what}：“when: {new}”改变了继承的“when: {old}”（{where}）；分行不能修改继承条目的 when，"
-     "请另加一条自己的规则"),
+     "{what_w}已被上级政策锁定（{where}）；分行不能修改“{key}”（继承值 {old}，位于 {at}）"),
+    (r"(?P<what_w>checklist '[^']*') is locked \((?P<where>[^()]+)\); a branch may not add items "
+     r"to it", "{what_w}已被上级政策锁定（{where}）；分行不能向其中添加事项"),
+    (r"(?P<what_w>.+?) is required \((?P<where>[^()]+)\); a branch may not make it optional",
+     "{what_w}在上级政策中是必填的（{where}）；分行不能把它改为选填"),
+    # a key a branch may not change at all (the `when` of an inherited item unless proved)
+    (r"(?P<what_w>.+?): `(?P<key>\w+): (?P<new>.*?)` (?P<change_t>(?:changes the inherited|is "
+     r"added to an item inherited without one).*?); (?P<why_t>a branch may not change "
+     r"(?:the `when` of an inherited item unless.*? of its own|the anchor .+? later|the category"
+     r" of an inherited rule|which tier a loan with unknown data lands in|the type of an "
+     r"inherited field|the values of an inherited enum field|`overridable`|the `m(?:in|ax)` a "
+     r"parameter may take))(?P<proof_t>(?: \(.*\))?)",
+     "{what_w}：“{key}: {new}”{change_t}；{why_t}{proof_t}"),
+    (r"changes the inherited default `(?P<old>.*)` \((?P<what_w>.+) at (?P<where>[^()]+)\)",
+     "改变了继承的默认值“{old}”（{what_w}，位于 {where}）"),
+    (r"changes the inherited `(?P<key>\w+): (?P<old>.*)` \((?P<where>[^()]+)\)",
+     "改变了继承的“{key}: {old}”（{where}）"),
+    (r"is added to an item inherited without one \((?P<where>[^()]+)\)",
+     "加在了一个继承来时没有这一项的条目上（{where}）"),
+    (r"a branch may not change the `when` of an inherited item unless it is provably at least "
+     r"as strict; otherwise it adds a rule of its own",
+     "分行不能修改继承条目的触发条件 when，除非能证明新条件至少同样严格（不会少管任何贷款）；"
+     "否则请另加一条分行自己的规则"),
+    (r"a branch may not change the anchor of an inherited item: the due date could move later",
+     "分行不能修改继承条目的起算日期（anchor）：应办日可能因此推后"),
+    (r"a branch may not change the category of an inherited rule",
+     "分行不能修改继承规则的类别（category）"),
+    (r"a branch may not change which tier a loan with unknown data lands in",
+     "分行不能改变数据缺失的贷款落入哪个风险等级"),
+    (r"a branch may not change the type of an inherited field",
+     "分行不能修改继承字段的类型（type）"),
+    (r"a branch may not change the values of an inherited enum field",
+     "分行不能修改继承的枚举字段的可选值（values）"),
+    (r"a branch may not change `overridable`",
+     "分行不能修改 overridable（参数是否允许分行覆盖由上级政策决定）"),
+    (r"a branch may not change the `min` a parameter may take",
+     "分行不能修改参数的下限（min）"),
+    (r"a branch may not change the `max` a parameter may take",
+     "分行不能修改参数的上限（max）"),
+    (r" \(with the analysis extra installed, a rewritten `when` that is provably at least as "
+     r"strict is accepted: pip install (?P<extra>.+)\)",
+     "（安装 analysis 扩展后，能证明至少同样严格的新 when 条件会被接受：pip install {extra}）"),
+    (r" \(the new `when` is not at least as strict: the parent acts on the loan "
+     r"\{(?P<loan>.*)\} and the branch would not\)",
+     "（新的 when 条件不比原来的严格：例如贷款 {{{loan}}}，上级政策会对它要求行动，分行却不会）"),
+    (r" \(it could not be proved at least as strict: (?P<reason>.+)\)",
+     "（无法证明新条件至少同样严格：{reason}）"),
+    (r"(?P<what_w>risk tier '[^']*'|a risk tier without `tier`) is not inherited \(tiers at "
+     r"(?P<where>[^()]+)\); a branch may not add, remove or reorder risk tiers",
+     "{what_w}不是从上级政策继承的（上级政策的风险等级在 {where}）；"
+     "分行不能新增、删除风险等级，也不能调整顺序"),
+    (r"(?P<what_w>risk tier '[^']*') is listed out of the inherited order "
+     r"\((?P<where>[^()]+)\); a branch may not reorder risk tiers",
+     "{what_w}的位置与继承的顺序不一致（{where}）；分行不能调整风险等级的顺序"),
+    (r"a branch may not add risk tiers: the inherited policy takes the tier from the field "
+     r"`risk_tier`",
+     "分行不能新增风险等级：继承的政策直接从字段 risk_tier 读取风险等级"),
+    (r"(?P<what_w>.+?): a branch may not drop the inherited checklist '(?P<old>[^']*)' "
+     r"\((?P<where>[^()]+)\)",
+     "{what_w}：分行不能去掉继承的清单“{old}”（{where}）"),
+    (r"(?P<what_w>.+?): checklist '(?P<new>[^']*)' lacks (?P<missing>.+) of the inherited "
+     r"checklist '(?P<old>[^']*)' \((?P<where>[^()]+)\); a branch may add checklist items, not "
+     r"drop them",
+     "{what_w}：换用的清单“{new}”缺少继承的清单“{old}”中的事项 {missing}（{where}）；"
+     "分行可以增加清单事项，不能减少"),
+    (r"a branch policy needs its own id; '(?P<id>[^']*)' is the id of the policy it extends "
+     r"\((?P<where>[^()]+)\)",
+     "分行政策需要自己的编号（id）；“{id}”是它所继承的上级政策的编号（{where}）"),
+    (r"the parent policy must be a mapping starting with `policy:`",
+     "上级政策文件必须是以“policy:”开头的映射"),
+    (r"'extends' makes a cycle: (?P<cycle>.+); a policy cannot extend itself",
+     "“extends”形成了循环：{cycle}；政策不能（间接地）继承自己"),
+    (r"the policy file is outside the policy root (?P<root>.+)",
+     "政策文件在政策根目录 {root} 之外"),
     (r"parameter '(?P<name>[^']*)' is not overridable \(inherited at (?P<where>[^()]+)\); a "
      r"branch may override only parameters marked `overridable: true`",
      "参数“{name}”不可覆盖（继承自 {where}）；分行只能覆盖标记为 overridable: true 的参数"),
@@ -152,20 +247,20 @@ _CATALOG: tuple[tuple[str, str], ...] = (
      r"\((?P<where>[^()]+)\); a branch must stay within min/max",
      "参数“{name}”：{value} 高于继承的上限 {max}（{where}）；分行必须在 min/max 范围内"),
     # -- branches: what counts as done (SPEC 5.1) -----------------------------------------
-    (r"(?P<what>.+?): channel (?P<new>\S+) is not as strong as the inherited (?P<old>.+?) "
+    (r"(?P<what_w>.+?): channel (?P<new>\S+) is not as strong as the inherited (?P<old>.+?) "
      r"\((?P<where>[^()]+)\): an entry through (?P<extra>.+) would complete it; a branch may "
      r"only require a channel at least as strong",
-     "{what}：渠道 {new} 不如继承的 {old} 强（{where}）：经 {extra} 的记录就能完成它；"
+     "{what_w}：渠道 {new} 不如继承的 {old} 强（{where}）：经 {extra} 的记录就能完成它；"
      "分行只能要求同样强或更强的渠道"),
-    (r"(?P<what>.+?): `channel: null` would accept any channel, looser than the inherited "
+    (r"(?P<what_w>.+?): `channel: null` would accept any channel, looser than the inherited "
      r"(?P<old>.+?) \((?P<where>[^()]+)\); a branch may only require a channel at least as "
      r"strong",
-     "{what}：“channel: null”会接受任何渠道，比继承的 {old} 宽松（{where}）；"
+     "{what_w}：“channel: null”会接受任何渠道，比继承的 {old} 宽松（{where}）；"
      "分行只能要求同样强或更强的渠道"),
-    (r"(?P<what>.+?): completes_with (?P<new>\[.*?\]) lets an entry through (?P<extra>.+) "
+    (r"(?P<what_w>.+?): completes_with (?P<new>\[.*?\]) lets an entry through (?P<extra>.+) "
      r"complete it, which the inherited (?P<old>.+?) does not accept \((?P<where>[^()]+)\); a "
      r"branch may only narrow what completes an action",
-     "{what}：completes_with {new} 让经 {extra} 的记录也能完成它，而继承的 {old} 不接受"
+     "{what_w}：completes_with {new} 让经 {extra} 的记录也能完成它，而继承的 {old} 不接受"
      "（{where}）；分行只能收窄能完成动作的渠道"),
     (r"channel '(?P<name>[^']*)': covering '(?P<covered>[^']*)' ranks (?P=name) above the "
      r"inherited (?:built-in )?order \((?P<where>[^()]+)\), so an entry through (?P=name) would "
@@ -186,25 +281,26 @@ _CATALOG: tuple[tuple[str, str], ...] = (
      r"\((?P<where>[^()]+)\); a branch may not turn a failed attempt into a completion",
      "回访结果“{name}”：“completes: true”改变了继承的“completes: false”（{where}）；"
      "分行不能把失败尝试改成完成"),
-    (r"(?P<what>.+?): escalate_after (?P<new>\d+) is later than the inherited (?P<old>\d+) "
+    (r"(?P<what_w>.+?): escalate_after (?P<new>\d+) is later than the inherited (?P<old>\d+) "
      r"\((?P<where>[^()]+)\); a branch may only escalate after fewer failed attempts",
-     "{what}：escalate_after 为 {new}，晚于继承的 {old}（{where}）；"
+     "{what_w}：escalate_after 为 {new}，晚于继承的 {old}（{where}）；"
      "分行只能在更少的失败尝试后升级"),
-    (r"(?P<what>.+?): `escalate_after: null` removes the inherited escalation after "
+    (r"(?P<what_w>.+?): `escalate_after: null` removes the inherited escalation after "
      r"(?P<old>\d+) failed attempts \((?P<where>[^()]+)\); a branch may not remove it",
-     "{what}：“escalate_after: null”删除了继承的“{old} 次失败尝试后升级”（{where}）；分行不能删除"),
-    (r"(?P<what>.+?): `(?P<key>\w+): null` removes the inherited (?P=key) "
+     "{what_w}：“escalate_after: null”删除了继承的“{old} 次失败尝试后升级”（{where}）；"
+     "分行不能删除"),
+    (r"(?P<what_w>.+?): `(?P<key>\w+): null` removes the inherited (?P=key) "
      r"\((?P<where>[^()]+)\); a branch may not remove it",
-     "{what}：“{key}: null”删除了继承的 {key}（{where}）；分行不能删除"),
-    (r"(?P<what>.+?): `when_unknown: skip` changes the inherited `when_unknown: apply` "
+     "{what_w}：“{key}: null”删除了继承的 {key}（{where}）；分行不能删除"),
+    (r"(?P<what_w>.+?): `when_unknown: skip` changes the inherited `when_unknown: apply` "
      r"\((?P<where>[^()]+)\); a branch may not let a condition it cannot decide pass \(only "
      r"`skip` -> `apply` is allowed\)",
-     "{what}：“when_unknown: skip”改变了继承的“when_unknown: apply”（{where}）；"
+     "{what_w}：“when_unknown: skip”改变了继承的“when_unknown: apply”（{where}）；"
      "分行不能让无法判断的条件被放过（只允许 skip 改为 apply）"),
-    (r"(?P<what>.+?): `when_unknown: (?P<new>\w+)` changes the inherited "
+    (r"(?P<what_w>.+?): `when_unknown: (?P<new>\w+)` changes the inherited "
      r"`when_unknown: (?P<old>\w+)` \((?P<where>[^()]+)\); a branch may not change which tier "
      r"a loan with unknown data lands in",
-     "{what}：“when_unknown: {new}”改变了继承的“when_unknown: {old}”（{where}）；"
+     "{what_w}：“when_unknown: {new}”改变了继承的“when_unknown: {old}”（{where}）；"
      "分行不能改变数据缺失的贷款落入哪个风险等级"),
     (r"the parent policy '(?P<name>[^']*)' does not exist \(looked for (?P<path>.+)\)",
      "上级政策“{name}”不存在（查找位置：{path}）"),
@@ -396,7 +492,12 @@ def _apply(catalog: tuple[tuple[str, str], ...], message: str, lang: Lang) -> st
             continue
         parts: dict[str, str] = {}
         for name, value in match.groupdict(default="").items():
-            parts[name] = translate_report_line(value, lang) if name.endswith("_t") else value
+            if name.endswith("_t"):
+                parts[name] = translate_report_line(value, lang)
+            elif name.endswith("_w"):
+                parts[name] = _subject_zh(value)
+            else:
+                parts[name] = value
             parts[name + "_z"] = (_STATUS.get(value) or _CATEGORY.get(value)
                                   or _FLOOR.get(value) or _nth_attempt_zh(value)
                                   or {"PASS": "通过", "FAIL": "失败", "ERROR": "错误"}.get(value)
@@ -409,6 +510,38 @@ def _apply(catalog: tuple[tuple[str, str], ...], message: str, lang: Lang) -> st
             parts["category_pad"] = " " * max(1, _COVERAGE_LABEL_WIDTH - width)
         return template.format(**parts)
     return None
+
+
+_SUBJECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), template) for pattern, template in (
+        (r"timing node '(.*)'", "固定节点“{}”"),
+        (r"rule '(.*)'", "规则“{}”"),
+        (r"frequency '(.*)'", "风险等级“{}”的定期回访"),
+        (r"risk tier '(.*)'", "风险等级“{}”"),
+        (r"checklist item '(.*)' of checklist '(.*)'", "清单“{1}”的事项“{0}”"),
+        (r"checklist '(.*)'", "清单“{}”"),
+        (r"parameter '(.*)'", "参数“{}”"),
+        (r"field '(.*)'", "字段“{}”"),
+        (r"channel '(.*)'", "渠道“{}”"),
+        (r"outcome '(.*)'", "回访结果“{}”"),
+        (r"a risk tier without `tier`", "一个没有写 tier 的风险等级"),
+    ))
+_SUBJECT_PARTS = {"action": "的行动", "escalation": "的升级处置"}
+
+
+def _subject_zh(value: str) -> str:
+    """What a guardrail is about, in Chinese: ``rule 'x' action`` -> ``规则“x”的行动``.
+
+    A subject it does not know stays as written (still readable, never garbled).
+    """
+    base, suffix = value, ""
+    while (last := base.rpartition(" ")[2]) in _SUBJECT_PARTS and " " in base:
+        base, suffix = base.rpartition(" ")[0], _SUBJECT_PARTS[last] + suffix
+    for pattern, template in _SUBJECTS:
+        match = pattern.fullmatch(base)
+        if match is not None:
+            return template.format(*match.groups()) + suffix
+    return value
 
 
 def _nth_attempt_zh(value: str) -> str | None:
