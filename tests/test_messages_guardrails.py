@@ -1,4 +1,5 @@
-"""Every branch-guardrail refusal reads in Chinese (none falls back to English).
+"""Every branch-guardrail refusal reads in Chinese (none falls back to English), and so
+do the compiler's common errors.
 
 The refusals come from the real merge of real branch files: every case of the
 guardrail tables in tests/test_layering.py, plus the few refusals those tables do
@@ -132,3 +133,68 @@ def test_a_rewrite_the_analysis_could_not_settle_reads_in_chinese() -> None:
     chinese = translate(message, "zh")
     assert chinese.startswith("规则“r”：“when: a > 2”改变了继承的“when: a > 1”（h.yaml:9:5）")
     assert chinese.endswith("（无法证明新条件至少同样严格：the merged policy has other problems）")
+
+
+# Policies with one of each common compiler error (a load reports them all at once).
+BROKEN_POLICIES = ("""\
+format: 2
+policy: {id: bad, title: 坏政策, version: "1", effective_from: 2026-02-01, effective_to: 2026-01-01}
+channels:
+  legal: {title: 法务, covers: [lettr]}
+outcomes:
+  reached: {completes: false}
+fields:
+  loan_type: {type: enum, values: [residential, residential]}
+  kind: {type: enum}
+  note: {type: string, values: [a], min: 1}
+  score: {type: int, min: 10, max: 1}
+  as_of: {type: date}
+  2bad: {type: int}
+  opened: {type: string}
+parameters:
+  mixed: {values: [{from: 2026-01-01, value: 1}, {from: 2025-01-01, value: "x"}]}
+  bounded: {value: 9, min: 1, max: 5}
+  both: {value: 1, values: [{from: 2026-01-01, value: 2}]}
+  word: {value: abc, min: 1}
+checklists:
+  call:
+    title: 电话
+    items: [{id: a, text: 甲}, {id: a, text: 乙}]
+risk_tiers:
+  - {tier: 关注, when: score > 1}
+  - {tier: 关注}
+frequency:
+  不存在: {every: 1 month, channel: phone}
+  关注: {every: 1 month, channel: pigeon}
+timing_nodes:
+  - {id: frequency, title: 回访, after: 3 months, channel: phone}
+  - {id: m6, title: 回访, after: 6 months, escalate_after: 2}
+  - {id: m9, title: 回访, after: 9 months, completes_with: [sms]}
+rules:
+  - id: r1
+    when: score > 1
+    action: {kind: review, after: 10 days, anchor: opened}
+""", """\
+policy: {id: bad2, title: 坏政策, version: "1"}
+parameters:
+  mixed: {values: [{from: 2025-01-01, value: 1}, {from: 2026-01-01, value: "x"}]}
+frequency:
+  关注: {every: 1 month, channel: phone}
+timing_nodes:
+  - {id: m6, title: 回访, after: 6 months, channel: phone, escalate_after: 2}
+  - {id: m9, title: 回访, after: 9 months, completes_with: [sms]}
+""")
+
+
+def test_every_common_compiler_error_is_translated(tmp_path: Path) -> None:
+    issues: list[Issue] = []
+    for number, text in enumerate(BROKEN_POLICIES):
+        path = tmp_path / f"broken{number}.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(fp.PolicyLoadError) as caught:
+            fp.load_policy(path)
+        issues += caught.value.issues
+    assert len(issues) >= 28
+    for issue in issues:
+        chinese = translate(issue.message, "zh")
+        assert chinese != issue.message and _CJK.search(chinese), issue.message
