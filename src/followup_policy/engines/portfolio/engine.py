@@ -42,7 +42,8 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
     and :class:`MissingExtra` when the backend is not installed.
     """
     plan = policy_sql(policy, backend)  # refuse before reading any input
-    checked = check_records(policy, records_from(loans, follow_ups), as_of, default_as_of)
+    checked = check_records(policy, records_from(loans, follow_ups), as_of, default_as_of,
+                            history_in_sql=backend != "spark")
     return run_checked(policy, plan, checked, backend, spark)
 
 

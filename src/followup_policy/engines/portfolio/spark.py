@@ -47,7 +47,8 @@ def run_spark(plan: PolicySql, checked: CheckedInput, spark: Any = None
     for statement in plan.statements:
         frame = session.sql(statement.sql)
         if statement.name in MATERIALIZED:
-            frame = frame.cache()
+            # computed once, its plan cut off: the statements after it stay small to plan
+            frame = frame.localCheckpoint()
         frame.createOrReplaceTempView(statement.name)
     actions = session.sql("SELECT * FROM actions ORDER BY __row, deadline, id").toArrow()
     findings = session.sql(FINDINGS_ORDERED).toArrow()
