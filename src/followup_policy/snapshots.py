@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -180,6 +181,8 @@ def show_value(value: Any) -> str:
 
 def _text_problem(value: str) -> str | None:
     """Why a text value cannot be used, or None: too long, or not valid Unicode."""
+    if value.isascii() and len(value) <= MAX_TEXT_LENGTH:  # the common case, no regex
+        return None
     if len(value) > MAX_TEXT_LENGTH:
         return f"text longer than {MAX_TEXT_LENGTH:,} characters ({len(value):,})"
     if _SURROGATE.search(value):
@@ -424,6 +427,9 @@ def _follow_ups(raw: Any, loan_id: str) -> tuple[FollowUp, ...]:
 
 
 def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
+    common = _common_follow_up(entry) if entry.__class__ is dict else None
+    if common is not None:
+        return common
     where = f"follow_ups[{index}]"
     if isinstance(entry, FollowUp):
         return entry
@@ -449,6 +455,35 @@ def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
         None if channel is None else _checked(loan_id, f"{where}.channel", channel, _loose_text),
         None if outcome is None else _checked(loan_id, f"{where}.outcome", outcome, _loose_text),
     )
+
+
+def _plain_text(value: Any) -> bool:
+    """Short ASCII text: nothing to check, and kept as it is by every reader."""
+    return value.__class__ is str and value.isascii() and len(value) <= MAX_TEXT_LENGTH
+
+
+@lru_cache(maxsize=4096)
+def cached_date(text: str) -> date:
+    """:func:`coerce_date` of a string, remembering recent ones: a book repeats its dates."""
+    return coerce_date(text)
+
+
+def _common_follow_up(entry: dict[str, Any]) -> FollowUp | None:
+    """The usual history entry (ASCII action, channel and outcome, an ISO date string)
+    read without the checks it cannot fail; None sends anything else, and every entry
+    with a problem, to the full reader for its message."""
+    action: Any = entry.get("action")
+    when: Any = entry.get("date")
+    channel: Any = entry.get("channel")
+    outcome: Any = entry.get("outcome")
+    if not (_plain_text(action) and action.strip() and when.__class__ is str
+            and (channel is None or _plain_text(channel))
+            and (outcome is None or _plain_text(outcome))):
+        return None
+    try:
+        return FollowUp(action, cached_date(when), channel, outcome)
+    except _Bad:
+        return None
 
 
 def _loose_text(value: Any) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ... import evaluation, snapshots
@@ -517,15 +516,10 @@ _EXACT: Mapping[Callable[[Any], Any], type] = {
 """Coercers that return a value of exactly this class unchanged (checked by a test)."""
 
 
-@lru_cache(maxsize=4096)
-def _cached_date(text: str) -> date:
-    return snapshots.coerce_date(text)
-
-
 def _iso_date(value: Any) -> date:
     """``snapshots.coerce_date``, remembering recent strings: a book repeats its dates."""
     if value.__class__ is str:
-        return _cached_date(value)
+        return snapshots.cached_date(value)
     return snapshots.coerce_date(value)
 
 
