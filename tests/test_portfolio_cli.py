@@ -32,9 +32,9 @@ BAD_LINES = [
 ]
 
 
-def _run(*argv: str) -> tuple[int, str, str]:
+def _run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = run(list(argv), out, err, io.StringIO(""))
+    code = run(list(argv), out, err, io.StringIO(stdin))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -144,3 +144,41 @@ def test_a_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "duckdb", None)
     with pytest.raises(MissingExtra, match=r"pip install 'followup-policy\[portfolio\]'"):
         require("duckdb")
+
+
+OVERFLOWING = """\
+policy: {id: p, title: t, version: '1'}
+fields: {a: {type: decimal}, b: {type: decimal}}
+rules:
+  - id: r
+    when: a / 3 / 7 / b / 13 * 100000000000 * a * a * a > 1
+    action: {kind: k, after: 0 days, window: 1 days}
+"""
+
+
+def test_decimal_overflow_in_sql_is_refused_and_the_command_goes_per_loan(
+        tmp_path: Path) -> None:
+    """Found by the differential test: DuckDB's DECIMAL(38) overflows where the
+    interpreter's decimals do not; the engine refuses instead of failing or guessing."""
+    from followup_policy.engines.portfolio.conditions import Unsupported
+
+    policy_path = tmp_path / "p.yaml"
+    policy_path.write_text(OVERFLOWING, encoding="utf-8")
+    policy = fp.load_policy(policy_path)
+    loans = [{"loan_id": "L1", "disbursement_date": "2024-01-01", "a": "123456789.123456",
+              "b": "0.000001"}, {"loan_id": "L2", "disbursement_date": "2024-01-01"}]
+    with pytest.raises(Unsupported, match="38-digit decimals"):
+        policy.evaluate_portfolio(loans, as_of=date(2024, 2, 1))
+    source = tmp_path / "loans.jsonl"
+    source.write_text("".join(json.dumps(loan) + "\n" for loan in loans), encoding="utf-8")
+    outputs = {}
+    for engine in ("portfolio", "per-loan"):
+        code, out, err = _run("evaluate", "-p", str(policy_path), "--as-of", "2024-02-01",
+                              "--engine", engine, str(source))
+        assert code == 0, err
+        outputs[engine] = out
+    assert outputs["portfolio"] == outputs["per-loan"]
+    assert [a["id"] for a in json.loads(outputs["per-loan"].splitlines()[0])["actions"]] == ["r"]
+    code, _, err = _run("evaluate", "-p", str(policy_path), "--as-of", "2024-02-01",
+                        "--engine", "portfolio", "-", stdin=source.read_text(encoding="utf-8"))
+    assert code == 2 and "--engine per-loan" in err

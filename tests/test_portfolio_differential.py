@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("duckdb", reason="the portfolio extra (duckdb) is not installed")
 
 import followup_policy as fp
 from followup_policy.engines.portfolio import evaluate_portfolio
+from followup_policy.engines.portfolio.conditions import Unsupported
 from followup_policy.engines.portfolio.tables import Reject
 from followup_policy.records import read_records
 
@@ -283,7 +284,12 @@ def _expected(policy: fp.Policy, records: list[Any], as_of: date | None) -> list
 
 
 def _actual(policy: fp.Policy, records: Any, as_of: date | None) -> list[str]:
-    result = evaluate_portfolio(policy, records, as_of=as_of)
+    try:
+        result = evaluate_portfolio(policy, records, as_of=as_of)
+    except Unsupported as exc:  # decimal arithmetic beyond DECIMAL(38) on these loans:
+        assert "38-digit decimals" in str(exc)  # refused, never a wrong answer
+        assume(False)
+        raise
     return [f"reject: {item.error}" if isinstance(item, Reject) else item.model_dump_json()
             for item in result.items()]
 

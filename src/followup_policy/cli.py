@@ -448,12 +448,23 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
         if args.summary:
             stderr.write(_summary(counts) + "\n")
 
+    from .engines.portfolio.conditions import Unsupported
+
     parquet_out = args.format == "parquet"
-    with _open_in(args, stdin, policy) as records, \
-            _open_out(None if parquet_out else args.output, stdout) as out, \
-            _open_out(args.rejects, stderr) as rejects:
-        return evaluate_command(policy, records, None if parquet_out else out, args.output,
-                                args.format, rejects, args.as_of, summary)
+    try:
+        with _open_in(args, stdin, policy) as records, \
+                _open_out(None if parquet_out else args.output, stdout) as out, \
+                _open_out(args.rejects, stderr) as rejects:
+            return evaluate_command(policy, records, None if parquet_out else out,
+                                    args.output, args.format, rejects, args.as_of, summary)
+    except Unsupported as exc:  # found while running: nothing was written yet
+        if args.input in (None, "-"):
+            stderr.write(f"followup-policy: the portfolio engine cannot evaluate this input:"
+                         f" {exc}; pass --engine per-loan\n")
+            return EXIT_USAGE
+        stderr.write(f"followup-policy: {exc}; evaluating per loan instead\n")
+        args.engine = "per-loan"
+        return _evaluate(args, stdout, stderr, stdin)
 
 
 def _sql(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:

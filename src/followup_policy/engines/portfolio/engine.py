@@ -39,7 +39,9 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
     accepted) on ``as_of`` (default: each snapshot's own ``as_of``).
 
     Raises :class:`Unsupported` for a policy the SQL compiler cannot translate exactly
-    and :class:`MissingExtra` when the backend is not installed.
+    (also, on DuckDB, when a condition's decimal arithmetic overflows ``DECIMAL(38)`` on
+    the given data: evaluate such a portfolio per loan) and :class:`MissingExtra` when the
+    backend is not installed.
     """
     plan = policy_sql(policy, backend)  # refuse before reading any input
     checked = check_records(policy, records_from(loans, follow_ups), as_of, default_as_of,
@@ -77,9 +79,18 @@ def _run_duckdb(plan: PolicySql, checked: CheckedInput) -> tuple[Any, Any, Any]:
             actions = _arrow(con, "SELECT * FROM actions ORDER BY __row, deadline, id")
             findings = _arrow(con, FINDINGS_ORDERED)
             decisions = _arrow(con, "SELECT * FROM decisions ORDER BY __row")
+        except duckdb.OutOfRangeException as exc:
+            # DECIMAL(38) arithmetic the interpreter's decimals hold exactly: a result
+            # from SQL would be wrong or missing, so this policy and data go per loan
+            raise Unsupported("a condition's decimal arithmetic does not fit DuckDB's"
+                              f" 38-digit decimals on this data ({_first_line(exc)})") from None
         finally:
             con.close()
     return decisions, actions, findings
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
 
 
 def _arrow(con: Any, sql: str) -> Any:
