@@ -185,9 +185,14 @@ def _text_problem(value: str) -> str | None:
         return None
     if len(value) > MAX_TEXT_LENGTH:
         return f"text longer than {MAX_TEXT_LENGTH:,} characters ({len(value):,})"
-    if _SURROGATE.search(value):
-        return "text that is not valid Unicode (a lone surrogate)"
-    return None
+    found = _SURROGATE.search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of the input file its encoding could not decode
+        return (f"text with a byte the file's encoding cannot decode (byte 0x{code - 0xDC00:02X}"
+                f" at position {found.start() + 1}; check the file's encoding, e.g. --encoding)")
+    return "text that is not valid Unicode (a lone surrogate)"
 
 
 def _checked_text(value: str) -> str:
