@@ -32,11 +32,13 @@ __all__ = [
     "encoding_label",
     "escape_undecodable",
     "guess_format",
+    "json_document",
     "json_problem",
     "open_input",
     "parse_jsonl_line",
     "read_records",
     "text_input",
+    "undecodable",
 ]
 
 InputFormat = Literal["jsonl", "csv", "json"]
@@ -110,7 +112,7 @@ def encoding_label(stream: IO[str]) -> str:
     return "UTF-8" if codec in ("utf-8", "utf-8-sig") else codec.upper()
 
 
-def _undecodable(text: str, encoding: str = "UTF-8") -> tuple[str, int] | None:
+def undecodable(text: str, encoding: str = "UTF-8") -> tuple[str, int] | None:
     """Why ``text`` is not valid in ``encoding``, and the offset of the first bad byte; or None."""
     found = _UNDECODABLE.search(text)
     if found is None:
@@ -143,7 +145,7 @@ def json_problem(text: str, encoding: str = "UTF-8") -> tuple[Any, str | None, i
 
     ``encoding`` names the file's encoding in the message about a byte it could not decode.
     """
-    bad = _undecodable(text, encoding)
+    bad = undecodable(text, encoding)
     if bad is not None:
         message, offset = bad
         line = text.count("\n", 0, offset) + 1
@@ -201,7 +203,7 @@ def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
             problem: str | None = csv_message(exc)
             row = None
         else:
-            bad = _undecodable("\x1f".join(row), encoding) if row else None
+            bad = undecodable("\x1f".join(row), encoding) if row else None
             problem = None if bad is None else bad[0]
         if header is None:  # the header row: without it no row can be read
             if problem is not None:
@@ -237,7 +239,12 @@ def csv_message(exc: csv.Error) -> str:
 
 
 def _json(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    data, problem, line = json_problem(stream.read(), encoding_label(stream))
+    yield from json_document(stream.read(), encoding_label(stream))
+
+
+def json_document(text: str, encoding: str = "UTF-8") -> Iterator[Record | Unreadable]:
+    """The records of one JSON document: an array of snapshots, or a single one."""
+    data, problem, line = json_problem(text, encoding)
     if problem is not None:
         yield Unreadable(0, line, problem)
         return

@@ -13,16 +13,21 @@ import codecs
 import contextlib
 import csv
 import importlib
-import json
 import os
-import re
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, Literal, get_args
 
-from ..records import Record, Unreadable, csv_message, encoding_label, json_problem
+from ..records import (
+    Record,
+    Unreadable,
+    csv_message,
+    encoding_label,
+    json_document,
+    parse_jsonl_line,
+    undecodable,
+)
 from .encodings import SAMPLE_BYTES, detect_encoding, normal_encoding
 from .errors import InputError
 from .mapping import ColumnMapping
@@ -130,7 +135,7 @@ def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
             with open(name, "rb") as probe:
                 codec = detect_encoding(probe.read(SAMPLE_BYTES))
         # UTF-8 and GB18030: a bad byte becomes a lone surrogate, so only the record
-        # holding it is rejected (records.json_problem) and the run goes on
+        # holding it is rejected (records.undecodable) and the run goes on
         errors = ("surrogateescape" if codecs.lookup(codec).name in ("utf-8", "gb18030")
                   else "strict")
         handle = open(name, encoding=codec, errors=errors,  # noqa: SIM115 - closed below
@@ -154,18 +159,14 @@ def _text_records(stream: IO[str], fmt: str,
             raise InputError(f"{name}: not valid CSV: {exc}") from None
         if header is None:
             raise InputError(f"{name}: the CSV file is empty (no header line)")
-        bad = _BAD_BYTE.search("".join(header))
+        bad = undecodable("".join(header), encoding_label(stream))
         if bad is not None:  # without its header no row can be read: the file is unreadable
-            raise InputError(f"{name}: the CSV header is not valid {encoding_label(stream)} (byte"
-                             f" 0x{ord(bad.group()) - 0xDC00:02X}); pass --encoding"
+            raise InputError(f"{name}: the CSV header is {bad[0]}; pass --encoding"
                              " (e.g. gb18030 or utf-8)")
         return [h.strip() for h in header], _csv_rows(reader)
     if fmt == "json":
         return None, _json_rows(stream)
     return None, _jsonl_rows(stream)
-
-
-_BAD_BYTE = re.compile("[\udc80-\udcff]")  # a byte surrogateescape could not decode
 
 
 def _csv_rows(reader: csv.DictReader[str]) -> Iterator[Record | Unreadable]:
@@ -187,10 +188,6 @@ def _csv_rows(reader: csv.DictReader[str]) -> Iterator[Record | Unreadable]:
         index += 1
 
 
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal)
-
-
 def _jsonl_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
     index = 0
     encoding = encoding_label(stream)
@@ -198,22 +195,12 @@ def _jsonl_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
         if not line.strip():
             continue
         # huge integers and deep nesting are one reject, not the end of the run
-        value, problem, _ = json_problem(line.removeprefix("\ufeff").rstrip("\r\n"),
-                                         encoding)
-        yield Record(index, number, value) if problem is None else Unreadable(index, number,
-                                                                             problem)
+        yield parse_jsonl_line(index, number, line.removeprefix("\ufeff"), encoding)
         index += 1
 
 
 def _json_rows(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    data, problem, line = json_problem(stream.read().removeprefix("\ufeff"),
-                                       encoding_label(stream))
-    if problem is not None:
-        yield Unreadable(0, line, problem)
-        return
-    items = data if isinstance(data, list) else [data]
-    for index, item in enumerate(items):
-        yield Record(index, None, item)
+    yield from json_document(stream.read().removeprefix("\ufeff"), encoding_label(stream))
 
 
 def _xlsx(name: str, sheet: str | None,
