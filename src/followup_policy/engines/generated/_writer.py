@@ -111,14 +111,11 @@ class _ModuleWriter:
     def const(self, value: Any) -> str:
         return self.k.ref(value)
 
-    def values_dict(self, with_tier: bool, reader: bool = False) -> str:
-        """The values mapping the interpreter builds, for the rare paths that need one
-        (``reader``: the snapshot's own values, as the reader returns them)."""
+    def values_dict(self, with_tier: bool) -> str:
+        """The values mapping the interpreter builds, for the paths that need one (deep
+        conditions, unknown-data findings, the shared completion functions)."""
         entries = [f"{self.const(name)}: {local}" for name, local in self.locals.items()]
-        entries += ["'loan_id': loan_id", "'disbursement_date': disb"]
-        if reader:
-            return "{" + ", ".join(entries) + "}"
-        entries.append("'as_of': on")
+        entries += ["'loan_id': loan_id", "'disbursement_date': disb", "'as_of': on"]
         if with_tier:
             entries.append("'tier': tier")
         return "{" + ", ".join(entries) + "}"
