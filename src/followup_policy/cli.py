@@ -377,6 +377,12 @@ class _Progress:
     def tick(self, count: int) -> None:
         if not self._enabled or count % 1000:
             return
+        self.at(count)
+
+    def at(self, count: int) -> None:
+        """Show ``count`` records done, at most twice a second."""
+        if not self._enabled:
+            return
         now = time.monotonic()
         if now - self._last >= 0.5:
             self._last = now
@@ -400,6 +406,12 @@ def _evaluate(args: _Earning, stdout: IO[str], stderr: IO[str], stdin: IO[str]) 
     if out_fmt == "parquet":  # type: ignore[comparison-overlap]
         raise _UsageError("--format parquet needs the portfolio engine (--engine portfolio)")
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
+    codec = _block_codec(args, out_fmt)
+    if codec is not None:
+        _evaluate_blocks(policy, args, codec, stdout, stderr, counts)
+        if args.summary:
+            stderr.write(_summary(counts) + "\n")
+        return EXIT_REJECTED if counts["rejected"] else EXIT_OK
     with _open_in(args, stdin, policy) as source, _open_out(args.output, stdout) as out, \
             _open_out(args.rejects, stderr) as rejects:
         writer = make_writer(out, out_fmt)
@@ -505,6 +517,54 @@ def _decisions(policy: Policy, records: Iterator[Record | Unreadable], as_of: da
         counts["current_index"], counts["current_line"] = item.index, item.line or 0
         yield item.data, result
     progress.done()
+
+
+def _block_codec(args: argparse.Namespace, out_fmt: str) -> str | None:
+    """The codec to read the input in blocks with, or None for the record path."""
+    from .blocks import block_codec
+    from .io.formats import guess_format, text_codec
+
+    if out_fmt not in ("jsonl", "csv") or args.input in (None, "-"):
+        return None
+    if (args.input_format or guess_format(args.input)) != "jsonl":
+        return None
+    return block_codec(*text_codec(args.input, args.encoding))
+
+
+def _evaluate_blocks(policy: Policy, args: _Earning, codec: str, stdout: IO[str],
+                     stderr: IO[str], counts: dict[str, int]) -> None:
+    """A JSONL file in blocks (:mod:`followup_policy.blocks`), in this process or in
+    ``--jobs`` workers; the same output, rejects and counts as the record path."""
+    from .blocks import BlockEvaluator, evaluate_blocks, output_encoding, read_blocks, write_results
+    from .io.errors import InputError
+
+    mapping = load_mapping(args.mapping, policy) if args.mapping is not None else None
+    try:
+        source = open(args.input, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"cannot read {args.input}: {exc.strerror or exc}") from None
+    with source, _open_out(args.output, stdout) as out, \
+            _open_out(args.rejects, stderr) as rejects:
+        writer = make_writer(out, args.format)
+        evaluator = BlockEvaluator(policy, args.as_of, _as_of_for, args.format, codec,
+                                   output_encoding(out), mapping)
+        jobs = args.jobs or os.cpu_count() or 1
+        if jobs == 1:
+            results = evaluate_blocks(evaluator, read_blocks(source))
+        else:
+            from .parallel import evaluate_blocks_in_processes
+
+            results = evaluate_blocks_in_processes(evaluator, read_blocks(source), jobs)
+
+        def reject(index: int, line: int | None, loan_id: str | None, message: str,
+                   field: str | None) -> None:
+            args.earned.code = EXIT_REJECTED
+            _reject(rejects, index, line, loan_id, message, field)
+
+        progress = _Progress(stderr)
+        write_results(results, out, counts, reject, progress.at)
+        progress.done()
+        writer.close()
 
 
 def _evaluate_in_processes(policy: Policy, args: _Earning,

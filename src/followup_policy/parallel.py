@@ -1,12 +1,14 @@
 """Evaluating a batch in worker processes, in input order, with flat memory.
 
-``followup-policy evaluate --jobs N`` uses this. The main process only reads the
-input and writes the output: JSONL lines travel to the workers as text (the
-workers parse them), other formats as parsed records. Each worker holds its own
-copy of the (pickled) policy, evaluates a chunk and sends back the output text of
-every record, or its reject. At most ``2 * jobs`` chunks are in flight, and they
-are written back in the order they were read, so output order equals input order
-and memory does not grow with the input.
+``followup-policy evaluate --jobs N`` uses this. A JSONL file goes in blocks of
+bytes (:mod:`followup_policy.blocks`): the main process only reads blocks, hands
+them over and writes back what each worker returns for a block, one output text
+(already encoded) and its few rejects; decoding, parsing, evaluating and rendering
+all happen in the workers. Other inputs (CSV, Excel, stdin, ...) travel as parsed
+records, in chunks, and come back as one output text or reject per record. Each
+worker holds its own copy of the (pickled) policy. At most ``2 * jobs`` blocks or
+chunks are in flight, and they are written back in the order they were read, so
+output order equals input order and memory does not grow with the input.
 """
 
 from __future__ import annotations
@@ -18,30 +20,27 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import IO, Any
+from typing import Any
 
 from .batch import evaluate_record, record_error
+from .blocks import BlockEvaluator, BlockResult, renderer
 from .decisions import RecordError
-from .output import OutputFormat, make_writer
+from .output import OutputFormat
 from .policy import Policy
-from .records import InputFormat, Record, Unreadable, parse_jsonl_line, read_records
+from .records import Record, Unreadable
 from .snapshots import loan_id_of
 
-__all__ = ["CHUNK", "Line", "Outcome", "evaluate_in_processes", "work_items"]
+__all__ = [
+    "CHUNK",
+    "Outcome",
+    "evaluate_blocks_in_processes",
+    "evaluate_in_processes",
+]
 
 CHUNK = 512
 """Records per task: large enough to amortise the hand-over, small enough to stay flat."""
 
 AsOfFor = Callable[[Any, "date | None"], "date | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One non-blank JSONL line, still text: the worker parses it."""
-
-    index: int
-    number: int
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +55,6 @@ class Outcome:
     """(index, line, loan_id) of the record, for a reject the main process may still make."""
 
 
-def work_items(stream: IO[str], fmt: InputFormat) -> Iterator[Line | Record | Unreadable]:
-    """The input as units of work: JSONL as raw lines, anything else as parsed records."""
-    if fmt != "jsonl":
-        yield from read_records(stream, fmt)
-        return
-    index = 0
-    for number, text in enumerate(stream, start=1):
-        if text.strip():
-            yield Line(index, number, text)
-            index += 1
-
-
 # -- the worker side -------------------------------------------------------------------------
 
 _state: dict[str, Any] = {}
@@ -78,15 +65,22 @@ def _start_worker(policy: Policy, as_of: date | None, as_of_for: AsOfFor,
     _state.update(policy=policy, as_of=as_of, as_of_for=as_of_for, fmt=fmt)
 
 
-def _evaluate_chunk(chunk: list[Line | Record | Unreadable]) -> list[Outcome]:
+def _start_block_worker(evaluator: BlockEvaluator) -> None:
+    _state["blocks"] = evaluator
+
+
+def _evaluate_block(block: bytes) -> BlockResult:
+    evaluator: BlockEvaluator = _state["blocks"]
+    return evaluator(block)
+
+
+def _evaluate_chunk(chunk: list[Record | Unreadable]) -> list[Outcome]:
     policy: Policy = _state["policy"]
     as_of: date | None = _state["as_of"]
     as_of_for: AsOfFor = _state["as_of_for"]
-    render = _renderer(_state["fmt"])
+    render = renderer(_state["fmt"])
     outcomes = []
     for item in chunk:
-        if isinstance(item, Line):
-            item = parse_jsonl_line(item.index, item.number, item.text)
         if isinstance(item, Unreadable):
             outcomes.append(Outcome(None, reject=(item.index, item.line, None, item.message,
                                                   None)))
@@ -113,42 +107,10 @@ def _outcome(policy: Policy, item: Record, as_of: date | None,
                    where=(item.index, item.line, result.loan_id))
 
 
-class _Buffer:
-    """A write-only text sink that keeps what the writer wrote."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> str:
-        text = "".join(self.parts)
-        self.parts.clear()
-        return text
-
-
-def _renderer(fmt: OutputFormat) -> Callable[[Any], str]:
-    """The output text of one decision, exactly as the format's writer writes it."""
-    buffer = _Buffer()
-    writer = make_writer(buffer, fmt)  # type: ignore[arg-type]
-    buffer.take()  # a header (CSV) is written once, by the main process
-
-    def render(decision: Any) -> str:
-        writer.write(decision)
-        return buffer.take()
-
-    return render
-
-
 # -- the main side ---------------------------------------------------------------------------
 
 
-def evaluate_in_processes(policy: Policy, items: Iterable[Line | Record | Unreadable],
+def evaluate_in_processes(policy: Policy, items: Iterable[Record | Unreadable],
                           as_of: date | None, as_of_for: AsOfFor, fmt: OutputFormat,
                           jobs: int) -> Iterator[Outcome]:
     """Evaluate ``items`` in ``jobs`` worker processes; yield outcomes in input order.
@@ -173,3 +135,25 @@ def evaluate_in_processes(policy: Policy, items: Iterable[Line | Record | Unread
             if not pending:
                 return
             yield from pending.popleft().result()
+
+
+def evaluate_blocks_in_processes(evaluator: BlockEvaluator, blocks: Iterable[bytes],
+                                 jobs: int) -> Iterator[BlockResult]:
+    """The results of ``blocks``, evaluated in ``jobs`` worker processes, in input order."""
+    source = iter(blocks)
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_block_worker,
+                               initargs=(evaluator,))
+    try:
+        pending: deque[Future[BlockResult]] = deque()
+        while True:
+            while len(pending) < 2 * jobs:
+                block = next(source, None)
+                if block is None:
+                    break
+                pending.append(pool.submit(_evaluate_block, block))
+            if not pending:
+                return
+            yield pending.popleft().result()
+    finally:  # also when the caller stops early (a broken pipe): drop what is queued
+        pool.shutdown(wait=True, cancel_futures=True)

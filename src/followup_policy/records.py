@@ -28,6 +28,7 @@ __all__ = [
     "Record",
     "Unreadable",
     "UnreadableInput",
+    "codec_label",
     "csv_message",
     "encoding_label",
     "escape_undecodable",
@@ -104,7 +105,11 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 def encoding_label(stream: IO[str]) -> str:
     """How messages name the encoding ``stream`` was decoded with (``UTF-8``, ``GB18030``)."""
-    name = getattr(stream, "encoding", None) or "utf-8"
+    return codec_label(getattr(stream, "encoding", None) or "utf-8")
+
+
+def codec_label(name: str) -> str:
+    """How messages name the encoding ``name`` (``UTF-8``, ``GB18030``)."""
     try:
         codec = codecs.lookup(name).name
     except LookupError:
@@ -129,8 +134,14 @@ def escape_undecodable(value: Any) -> Any:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    """``json.loads(text, parse_float=Decimal)`` without building a decoder per call."""
+    if text.startswith("\ufeff"):  # json.loads refuses it with its own message
+        return json.loads(text, parse_float=Decimal)
+    return _DECODER.decode(text)
 
 
 def _json_where(exc: json.JSONDecodeError) -> str:

@@ -33,7 +33,14 @@ from .errors import InputError
 from .mapping import ColumnMapping
 from .values import plain_value
 
-__all__ = ["INPUT_FORMATS", "InputFormat", "guess_format", "open_records", "require"]
+__all__ = [
+    "INPUT_FORMATS",
+    "InputFormat",
+    "guess_format",
+    "open_records",
+    "require",
+    "text_codec",
+]
 
 InputFormat = Literal["jsonl", "csv", "json", "xlsx", "parquet"]
 INPUT_FORMATS: tuple[str, ...] = get_args(InputFormat)
@@ -122,8 +129,12 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-@contextlib.contextmanager
-def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
+def text_codec(name: str, encoding: str | None) -> tuple[str, str]:
+    """(codec, errors) to decode the text file ``name`` with: ``encoding`` or the detected one.
+
+    Raises:
+        InputError: an unknown encoding, or a file that cannot be read.
+    """
     try:
         if encoding is not None:
             try:
@@ -134,10 +145,19 @@ def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
         else:
             with open(name, "rb") as probe:
                 codec = detect_encoding(probe.read(SAMPLE_BYTES))
-        # UTF-8 and GB18030: a bad byte becomes a lone surrogate, so only the record
-        # holding it is rejected (records.undecodable) and the run goes on
-        errors = ("surrogateescape" if codecs.lookup(codec).name in ("utf-8", "gb18030")
-                  else "strict")
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    # UTF-8 and GB18030: a bad byte becomes a lone surrogate, so only the record
+    # holding it is rejected (records.undecodable) and the run goes on
+    errors = ("surrogateescape" if codecs.lookup(codec).name in ("utf-8", "gb18030")
+              else "strict")
+    return codec, errors
+
+
+@contextlib.contextmanager
+def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
+    codec, errors = text_codec(name, encoding)
+    try:
         handle = open(name, encoding=codec, errors=errors,  # noqa: SIM115 - closed below
                       newline="")
     except OSError as exc:
