@@ -4,6 +4,11 @@ Writes a file of ``count`` loans (the benchmark portfolio with fresh loan ids), 
 ``followup-policy evaluate`` on it as a child process, and samples the resident memory
 of the command and its workers while it runs, so "memory flat" can be read off: the peak
 over the first half of the run against the peak over the whole run.
+
+The baseline is the same job done by hand in one process (``python cli_stream.py
+--baseline POLICY LOANS OUT AS_OF``): read the file line by line, ``json.loads`` each
+line with ``Decimal`` numbers, ``head_office_baseline`` (check, convert, evaluate) and
+``json.dumps`` of the result, one line each, into a file; run and timed the same way.
 """
 
 from __future__ import annotations
@@ -65,14 +70,19 @@ def _tree_rss_mb(root: int) -> float:
     return total / 1024
 
 
-def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str) -> CliRun:
-    """Run the command once; time it and sample its memory every 50 ms."""
+def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str,
+            baseline: bool = False) -> CliRun:
+    """Run the command once (or the hand-written baseline); time it and sample its memory
+    every 50 ms."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.jsonl"
         env = dict(os.environ)
         env["PYTHONPATH"] = str(HERE.parent / "src") + os.pathsep + env.get("PYTHONPATH", "")
         command = [sys.executable, "-m", "followup_policy", "evaluate", "--policy", str(policy),
                    "--as-of", as_of, "--jobs", str(jobs), "-o", str(out), str(loans_file)]
+        if baseline:
+            command = [sys.executable, str(Path(__file__).resolve()), "--baseline", str(policy),
+                       str(loans_file), str(out), as_of]
         samples: list[tuple[float, float]] = []
         start = time.perf_counter()
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
@@ -96,3 +106,37 @@ def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str) -
     first = [rss for when, rss in samples if when <= seconds / 2] or [0.0]
     return CliRun(jobs, count, seconds, max(first), max((rss for _, rss in samples),
                                                         default=0.0), lines)
+
+
+def baseline_command(policy_file: Path, loans_file: Path, out_file: Path, as_of: str) -> None:
+    """The hand-written contender: what ``followup-policy evaluate`` does, in plain Python."""
+    import json
+    from datetime import date
+    from decimal import Decimal
+
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(1, str(HERE.parent / "src"))
+    from head_office_baseline import BadSnapshot, Baseline, coerce
+
+    import followup_policy as fp
+
+    on = date.fromisoformat(as_of)
+    baseline = Baseline(policy_file, fp.load_policy(policy_file).digest)
+    evaluate = baseline.evaluate
+    with loans_file.open(encoding="utf-8") as source, \
+            out_file.open("w", encoding="utf-8") as out:
+        for index, line in enumerate(source):
+            raw = json.loads(line, parse_float=Decimal)
+            try:
+                result = evaluate(coerce(raw), on)
+            except BadSnapshot as exc:
+                sys.stderr.write(json.dumps({"index": index, "error": str(exc)}) + "\n")
+                continue
+            out.write(json.dumps(result, ensure_ascii=False, separators=(",", ":"),
+                                 default=date.isoformat) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 6 or sys.argv[1] != "--baseline":
+        raise SystemExit("usage: cli_stream.py --baseline POLICY LOANS OUT AS_OF")
+    baseline_command(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5])

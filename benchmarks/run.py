@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run.py            # default: one or two minutes
     python benchmarks/run.py --quick    # under a minute, for a quick look
     python benchmarks/run.py --loans 1000000    # the 1M-loan streaming target, for real
+    python benchmarks/run.py --cli-only --loans 100000   # part 5 only: the command line
 
 Every speed is printed next to a plain hand-written Python baseline measured in the
 same run (``yaml.safe_load`` for loading, ``head_office_baseline.py`` for evaluation),
@@ -489,14 +490,50 @@ def bench_peer(settings: Settings) -> PeerResult:
 # -- 5. JSONL -> JSONL through the command line ------------------------------------------------
 
 
-def bench_cli(loans: int) -> list[Any]:
+def bench_cli(loans: int) -> tuple[list[Any], Any]:
+    """The command with ``--jobs 1`` and ``--jobs 2``, and the hand-written baseline doing
+    the same file to file in one process."""
     from cli_stream import run_cli, write_loans
 
     pool = make_portfolio(STREAM_POOL)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "loans.jsonl"
         write_loans(path, loans, pool)
-        return [run_cli(HEAD_OFFICE, path, loans, jobs, AS_OF.isoformat()) for jobs in (1, 2)]
+        base = run_cli(HEAD_OFFICE, path, loans, 1, AS_OF.isoformat(), baseline=True)
+        runs = [run_cli(HEAD_OFFICE, path, loans, jobs, AS_OF.isoformat()) for jobs in (1, 2)]
+        return runs, base
+
+
+def _cli_rows(cli: list[Any], base: Any) -> list[tuple[str, ...]]:
+    """Part 5's rows: each run against the one-process baseline (time ratio)."""
+    rows: list[tuple[str, ...]] = []
+    base_million_s = base.seconds / base.loans * 1_000_000
+    for run in cli:
+        measured = run.loans == 1_000_000
+        million_s = run.seconds / run.loans * 1_000_000
+        target = MILLION_TARGET_S if run.jobs == 1 else MILLION_JOBS2_TARGET_S
+        rows.append((f"5{'ab'[run.jobs - 1]}", f"CLI evaluate JSONL -> JSONL, --jobs {run.jobs},"
+                     f" {run.loans:,} loans", f"{run.loans / run.seconds:,.0f} /s",
+                     f"{base.loans / base.seconds:,.0f} /s", f"{run.seconds / base.seconds:.2f}x",
+                     "", ""))
+        rows.append(("", f"  time for 1,000,000 loans ({'measured' if measured else 'projected'})",
+                     _seconds(million_s), _seconds(base_million_s), "", f"< {target:.0f} s",
+                     _verdict(million_s < target)))
+        rows.append(("", "  peak memory, first half -> whole run (command + workers)",
+                     f"{run.peak_quarter_mb:.1f} -> {run.peak_mb:.1f} MB",
+                     f"{base.peak_quarter_mb:.1f} -> {base.peak_mb:.1f} MB", "",
+                     f"+< {MEMORY_GROWTH_TARGET_MB:.0f} MB",
+                     _verdict(run.peak_mb - run.peak_quarter_mb < MEMORY_GROWTH_TARGET_MB)))
+    return rows
+
+
+def _print_rows(rows: list[tuple[str, ...]]) -> None:
+    widths = tuple(max(len(row[i]) for row in rows) for i in range(len(rows[0])))
+    print()
+    for index, row in enumerate(rows):
+        print(_row(row, widths))
+        if index == 0:
+            print(_row(tuple("-" * w for w in widths), widths))
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -515,7 +552,7 @@ def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> str:
 
 
 def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResult,
-           base: StreamResult, peer: PeerResult, cli: list[Any]) -> bool:
+           base: StreamResult, peer: PeerResult, cli: list[Any], cli_base: Any) -> bool:
     lib_net = lib.seconds - lib.source_s
     base_net = base.seconds - base.source_s
     n = settings.stream_loans
@@ -564,26 +601,8 @@ def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResu
         rows.append(("4z", "  zen-engine on the same loans", f"{1e6 / peer.zen_us:,.0f} /s", "",
                      f"{peer.zen_us / peer.library_us:.1f}x us", f">= {PEER_ZEN_FACTOR:.0f}x",
                      _verdict(peer.zen_us / peer.library_us >= PEER_ZEN_FACTOR)))
-    for run in cli:
-        measured = run.loans == 1_000_000
-        million_s = run.seconds / run.loans * 1_000_000
-        target = MILLION_TARGET_S if run.jobs == 1 else MILLION_JOBS2_TARGET_S
-        rows.append((f"5{'ab'[run.jobs - 1]}", f"CLI evaluate JSONL -> JSONL, --jobs {run.jobs},"
-                     f" {run.loans:,} loans", f"{run.loans / run.seconds:,.0f} /s", "", "",
-                     "", ""))
-        rows.append(("", f"  time for 1,000,000 loans ({'measured' if measured else 'projected'})",
-                     _seconds(million_s), "", "", f"< {target:.0f} s",
-                     _verdict(million_s < target)))
-        rows.append(("", "  peak memory, first half -> whole run (command + workers)",
-                     f"{run.peak_quarter_mb:.1f} -> {run.peak_mb:.1f} MB", "", "",
-                     f"+< {MEMORY_GROWTH_TARGET_MB:.0f} MB",
-                     _verdict(run.peak_mb - run.peak_quarter_mb < MEMORY_GROWTH_TARGET_MB)))
-    widths = tuple(max(len(row[i]) for row in rows) for i in range(len(rows[0])))
-    print()
-    for index, row in enumerate(rows):
-        print(_row(row, widths))
-        if index == 0:
-            print(_row(tuple("-" * w for w in widths), widths))
+    rows.extend(_cli_rows(cli, cli_base))
+    _print_rows(rows)
     print()
     print(f"where the time goes, us per loan (best of {settings.eval_runs} rounds over the same"
           f" {ev.loans:,} loans)")
@@ -640,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="smaller runs (about a minute or less)")
     parser.add_argument("--loans", type=_positive, default=None,
                         help="loans to stream in part 3 (default 200,000; --quick 20,000)")
+    parser.add_argument("--cli-only", action="store_true",
+                        help="run part 5 only (the command line and its baseline)")
     parser.add_argument("--worker", choices=("library", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     settings = _settings(args)
@@ -651,6 +672,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{' (--quick)' if args.quick else ''}: Python {platform.python_version()},"
           f" {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs,"
           f" libyaml {'yes' if getattr(yaml, '__with_libyaml__', False) else 'no'}")
+    if args.cli_only:
+        print(f"[5/5] {settings.stream_loans:,} loans through `followup-policy evaluate`, one"
+              " process and --jobs 2, and the hand-written baseline ...", flush=True)
+        cli, cli_base = bench_cli(settings.stream_loans)
+        _print_rows([("#", "measure", "library", "baseline", "ratio", "target", "result"),
+                     *_cli_rows(cli, cli_base)])
+        print(f"done in {time.perf_counter() - started:.0f} s")
+        return 0 if all(run.output_lines == run.loans for run in cli) else 1
     print(f"[1/5] loading a {settings.policy_lines:,}-line policy, best of"
           f" {settings.load_runs} ...", flush=True)
     load = bench_load(settings)
@@ -666,8 +695,9 @@ def main(argv: list[str] | None = None) -> int:
     peer = bench_peer(settings)
     print(f"[5/5] {settings.stream_loans:,} loans through `followup-policy evaluate`, one process"
           " and --jobs 2 ...", flush=True)
-    cli = bench_cli(settings.stream_loans)
-    ok = report(settings, load, ev, streamed["library"], streamed["baseline"], peer, cli)
+    cli, cli_base = bench_cli(settings.stream_loans)
+    ok = report(settings, load, ev, streamed["library"], streamed["baseline"], peer, cli,
+                cli_base)
     ok = ok and all(run.output_lines == run.loans for run in cli)
     print(f"done in {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
