@@ -35,6 +35,12 @@ class CliRun:
     peak_quarter_mb: float  # peak over the first half of the run
     peak_mb: float
     output_lines: int
+    cpu_s: float = 0.0  # CPU time of the command and its workers (Linux/Unix)
+    main_cpu_s: float = 0.0  # of the command's own process, as last sampled (Linux)
+
+    @property
+    def worker_cpu_s(self) -> float:
+        return max(self.cpu_s - self.main_cpu_s, 0.0)
 
 
 def write_loans(path: Path, count: int, pool: list[str]) -> None:
@@ -84,12 +90,15 @@ def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str,
             command = [sys.executable, str(Path(__file__).resolve()), "--baseline", str(policy),
                        str(loans_file), str(out), as_of]
         samples: list[tuple[float, float]] = []
+        main_cpu = [0.0]
+        cpu_before = _children_cpu_s()
         start = time.perf_counter()
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
 
         def sample() -> None:
             while proc.poll() is None:
                 samples.append((time.perf_counter() - start, _tree_rss_mb(proc.pid)))
+                main_cpu[0] = _process_cpu_s(proc.pid) or main_cpu[0]
                 time.sleep(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -97,6 +106,7 @@ def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str,
         _, err = proc.communicate()
         seconds = time.perf_counter() - start
         sampler.join()
+        cpu = _children_cpu_s() - cpu_before
         if proc.returncode not in (0, 1):
             raise SystemExit(f"ABORT: followup-policy evaluate failed: {err.strip()}")
         with out.open(encoding="utf-8") as handle:
@@ -105,7 +115,28 @@ def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str,
     # (everything up and running) with the peak of the second: growth there is leakage
     first = [rss for when, rss in samples if when <= seconds / 2] or [0.0]
     return CliRun(jobs, count, seconds, max(first), max((rss for _, rss in samples),
-                                                        default=0.0), lines)
+                                                        default=0.0), lines, cpu, main_cpu[0])
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of every finished child and the children they waited for (0 without
+    ``resource``)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """CPU seconds used so far by process ``pid`` alone (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def baseline_command(policy_file: Path, loans_file: Path, out_file: Path, as_of: str) -> None:

@@ -490,18 +490,23 @@ def bench_peer(settings: Settings) -> PeerResult:
 # -- 5. JSONL -> JSONL through the command line ------------------------------------------------
 
 
-def bench_cli(loans: int) -> tuple[list[Any], Any]:
+def bench_cli(loans: int, rounds: int = 1) -> tuple[list[Any], Any]:
     """The command with ``--jobs 1`` and ``--jobs 2``, and the hand-written baseline doing
-    the same file to file in one process."""
+    the same file to file in one process; the fastest of ``rounds`` runs each, in turns."""
     from cli_stream import run_cli, write_loans
 
     pool = make_portfolio(STREAM_POOL)
+    best: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "loans.jsonl"
         write_loans(path, loans, pool)
-        base = run_cli(HEAD_OFFICE, path, loans, 1, AS_OF.isoformat(), baseline=True)
-        runs = [run_cli(HEAD_OFFICE, path, loans, jobs, AS_OF.isoformat()) for jobs in (1, 2)]
-        return runs, base
+        for _ in range(rounds):
+            for name, jobs in (("baseline", 1), ("1", 1), ("2", 2)):
+                run = run_cli(HEAD_OFFICE, path, loans, jobs, AS_OF.isoformat(),
+                              baseline=name == "baseline")
+                if name not in best or run.seconds < best[name].seconds:
+                    best[name] = run
+    return [best["1"], best["2"]], best["baseline"]
 
 
 def _cli_rows(cli: list[Any], base: Any) -> list[tuple[str, ...]]:
@@ -519,6 +524,9 @@ def _cli_rows(cli: list[Any], base: Any) -> list[tuple[str, ...]]:
         rows.append(("", f"  time for 1,000,000 loans ({'measured' if measured else 'projected'})",
                      _seconds(million_s), _seconds(base_million_s), "", f"< {target:.0f} s",
                      _verdict(million_s < target)))
+        rows.append(("", "  CPU time: command's own process + workers",
+                     f"{run.main_cpu_s:.1f} + {run.worker_cpu_s:.1f} s", f"{base.cpu_s:.1f} s",
+                     "", "", ""))
         rows.append(("", "  peak memory, first half -> whole run (command + workers)",
                      f"{run.peak_quarter_mb:.1f} -> {run.peak_mb:.1f} MB",
                      f"{base.peak_quarter_mb:.1f} -> {base.peak_mb:.1f} MB", "",
@@ -661,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="loans to stream in part 3 (default 200,000; --quick 20,000)")
     parser.add_argument("--cli-only", action="store_true",
                         help="run part 5 only (the command line and its baseline)")
+    parser.add_argument("--rounds", type=_positive, default=1,
+                        help="part 5: runs of each contender, in turns; the fastest counts")
     parser.add_argument("--worker", choices=("library", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     settings = _settings(args)
@@ -674,8 +684,9 @@ def main(argv: list[str] | None = None) -> int:
           f" libyaml {'yes' if getattr(yaml, '__with_libyaml__', False) else 'no'}")
     if args.cli_only:
         print(f"[5/5] {settings.stream_loans:,} loans through `followup-policy evaluate`, one"
-              " process and --jobs 2, and the hand-written baseline ...", flush=True)
-        cli, cli_base = bench_cli(settings.stream_loans)
+              " process and --jobs 2, and the hand-written baseline, best of"
+              f" {args.rounds} ...", flush=True)
+        cli, cli_base = bench_cli(settings.stream_loans, args.rounds)
         _print_rows([("#", "measure", "library", "baseline", "ratio", "target", "result"),
                      *_cli_rows(cli, cli_base)])
         print(f"done in {time.perf_counter() - started:.0f} s")
@@ -695,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     peer = bench_peer(settings)
     print(f"[5/5] {settings.stream_loans:,} loans through `followup-policy evaluate`, one process"
           " and --jobs 2 ...", flush=True)
-    cli, cli_base = bench_cli(settings.stream_loans)
+    cli, cli_base = bench_cli(settings.stream_loans, args.rounds)
     ok = report(settings, load, ev, streamed["library"], streamed["baseline"], peer, cli,
                 cli_base)
     ok = ok and all(run.output_lines == run.loans for run in cli)
