@@ -1,6 +1,6 @@
 """The decision JSON the CLI writes is ``json.dumps(decision.model_dump(mode="json"))``.
 
-The writers take shortcuts (pydantic's serializer straight to UTF-8 bytes, whole blocks
+The writers take shortcuts (the encoder's UTF-8 bytes as they are, whole blocks
 rendered at once); for any decision, with any text in it, the bytes must be those of
 the plain reference rendering, and a decision that cannot be written must fail the same
 way on every path.
@@ -85,8 +85,8 @@ def _failure(call: Any) -> tuple[str, str]:
 
 
 def test_a_lone_surrogate_fails_the_same_way_as_text_and_as_bytes() -> None:
-    decision = Decision.model_construct(loan_id="L\udcff", as_of=date(2026, 11, 28), tier=None,
-                                        policy_id="p", policy_version="1", policy_digest="d")
+    decision = Decision(loan_id="L\udcff", as_of=date(2026, 11, 28), tier=None,
+                        policy_id="p", policy_version="1", policy_digest="d")
     expected = _failure(decision.model_dump_json)
     assert _failure(lambda: decision_json(decision)) == expected
     assert _failure(lambda: decision_json_bytes(decision)) == expected

@@ -399,7 +399,7 @@ class _Compiler:
                                 f" in '{name}'")
                 seen.add(item.id)
                 when = self.condition(item.when, path + ("when",), env)
-                entry = ChecklistEntry.model_construct(id=item.id, text=item.text)
+                entry = ChecklistEntry(item.id, item.text)
                 items.append(CompiledItem(item.id, item.text, when, entry))
             static = None if any(i.when is not None for i in items) else tuple(
                 i.entry for i in items)

@@ -104,7 +104,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
     for rule in parts.rules:
         actions.extend(_rule_actions(rule, values, on, history, findings, notes))
     actions.sort(key=_action_order)
-    decision = Decision.model_construct(
+    decision = Decision(
         loan_id=snapshot.loan_id,
         as_of=on,
         tier=tier,
@@ -207,7 +207,7 @@ def _entry_findings(scan: _Scan, since: date | None, findings: list[Finding]) ->
     for entry, verdict in scan.after(since):
         if verdict in ("missing_outcome", "missing_channel"):
             missing = "outcome" if verdict == "missing_outcome" else "channel"
-            findings.append(Finding.model_construct(
+            findings.append(Finding(
                 rule=scan.action_id, kind="data_missing", fields=(f"follow_ups.{missing}",),
                 message=f"follow-up '{entry.action}' on {entry.date.isoformat()} has no"
                         f" {missing}, so it completes nothing",
@@ -215,7 +215,7 @@ def _entry_findings(scan: _Scan, since: date | None, findings: list[Finding]) ->
         elif verdict in ("unknown_outcome", "unknown_channel"):
             what = "outcome" if verdict == "unknown_outcome" else "channel"
             value = entry.outcome if what == "outcome" else entry.channel
-            findings.append(Finding.model_construct(
+            findings.append(Finding(
                 rule=scan.action_id, kind=verdict, fields=(f"follow_ups.{what}",),
                 message=f"follow-up '{entry.action}' on {entry.date.isoformat()} has"
                         f" {what} '{value}', which the policy does not know, so it completes"
@@ -255,7 +255,7 @@ def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[d
     if notes is not None:
         notes.append(Note("escalation", escalation.id, "action", f"required: {status}", None,
                           dates, _entry_notes(scan.judged)))
-    return Action.model_construct(
+    return Action(
         id=escalation.id, source="escalation", kind=escalation.kind, title=escalation.title,
         status=status, due_date=due, deadline=deadline, channel=escalation.channel,
         severity=escalation.severity, category=category, reference=reference,
@@ -308,7 +308,7 @@ def _record_unknown(condition: Condition, values: dict[str, Any], owner: str,
     missing = condition.missing_fields(values)
     why = (f"missing {', '.join(missing)}" if missing
            else "no field is missing; a value made it undefined (e.g. a division by zero)")
-    findings.append(Finding.model_construct(
+    findings.append(Finding(
         rule=owner, kind="data_missing", fields=tuple(missing),
         message=f"'{condition.text}' could not be decided: {why}",
     ))
@@ -330,7 +330,7 @@ def _note_condition(notes: Notes, kind: NoteKind, owner: str, condition: Conditi
 def _missing_anchor(kind: NoteKind, owner: str, anchor: str, findings: list[Finding],
                     notes: Notes, condition: Condition | None) -> None:
     message = f"anchor date '{anchor}' is missing, so no due date can be set"
-    findings.append(Finding.model_construct(
+    findings.append(Finding(
         rule=owner, kind="data_missing", fields=(anchor,), message=message))
     if notes is not None:
         notes.append(Note(kind, owner, "missing_anchor", message, condition))
@@ -342,7 +342,7 @@ def _tier(policy: Policy, values: dict[str, Any], findings: list[Finding],
     if parts.tiers is None:
         tier = values.get(parts.tier_field) if parts.tier_field else None
         if tier is None and parts.frequency and parts.tier_field:
-            findings.append(Finding.model_construct(
+            findings.append(Finding(
                 rule="risk_tiers", kind="data_missing", fields=(parts.tier_field,),
                 message=f"no risk tier: '{parts.tier_field}' is missing",
             ))
@@ -369,7 +369,7 @@ def _tier(policy: Policy, values: dict[str, Any], findings: list[Finding],
             notes.append(Note("risk_tier", candidate.tier, outcome,
                               f"not tier {candidate.tier}: '{when.text}' {verdict}", when))
     if parts.frequency:
-        findings.append(Finding.model_construct(
+        findings.append(Finding(
             rule="risk_tiers", kind="no_tier", fields=(),
             message="no risk tier matched and the policy has no default tier",
         ))
@@ -454,7 +454,7 @@ def node_followup(node: CompiledNode, values: dict[str, Any], anchor_date: date,
     if notes is not None:
         notes.append(Note("timing_node", node.id, "action", f"required: {status}",
                           node.when, dates, entries))
-    found.append(Action.model_construct(
+    found.append(Action(
         id=node.id, source="timing_node", kind=node.kind, title=node.title, status=status,
         due_date=due, deadline=deadline, channel=node.channel, severity=node.severity,
         category=None, reference=None,
@@ -518,7 +518,7 @@ def frequency_followup(entry: CompiledFrequency, values: dict[str, Any], on: dat
     if notes is not None:
         notes.append(Note("frequency", entry.tier, "action", f"required: {status}", None, dates,
                           entries))
-    found.append(Action.model_construct(
+    found.append(Action(
         id="frequency", source="frequency", kind="periodic_follow_up", title=entry.title,
         status=status, due_date=due, deadline=deadline, channel=entry.channel,
         severity=entry.severity, category=None, reference=None,
@@ -606,7 +606,7 @@ def rule_followup(rule: CompiledRule, values: dict[str, Any], anchor_date: date,
     if notes is not None:
         notes.append(Note("rule", rule.id, "action", f"required: {status}", rule.when, dates,
                           entries))
-    found.append(Action.model_construct(
+    found.append(Action(
         id=rule.id, source="rule", kind=rule.kind, title=rule.title, status=status,
         due_date=due, deadline=deadline, channel=rule.channel, severity=rule.severity,
         category=rule.category, reference=rule.reference,

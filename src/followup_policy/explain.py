@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .decisions import Decision, FrozenModel
+from .decision_schema import FrozenModel
+from .decisions import Decision
 from .evaluation import Note, evaluate_with_notes
 from .expressions import Condition, Trace
 from .follow_up_verdicts import EntryVerdict, Floor, judge_entries

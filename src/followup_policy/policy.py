@@ -19,7 +19,7 @@ from .decisions import ChecklistEntry, Decision, RecordError
 from .durations import Duration
 from .expressions import Condition, ValueType
 from .schema import PolicyDocument
-from .snapshots import SnapshotReader, check_as_of
+from .snapshots import MAX_DATE, MIN_DATE, SnapshotReader, check_as_of
 
 if TYPE_CHECKING:
     from .engines.generated import GeneratedEngine
@@ -345,12 +345,15 @@ class Policy:
         :class:`SnapshotError` for a snapshot that does not fit ``fields``, and
         ``TypeError`` / ``ValueError`` naming ``as_of`` for an unusable ``as_of``.
         """
-        on = checked_as_of(as_of)
+        if as_of.__class__ is date and MIN_DATE <= as_of <= MAX_DATE:
+            on: date | None = as_of
+        else:
+            on = checked_as_of(as_of)
         if explain:
             return self.explain(snapshot, on)
         with library_decimals():
             if engine == "generated":
-                return self._generated().evaluate(snapshot, on)
+                return (self._engine or self._generated()).evaluate(snapshot, on)
             if engine == "interpreter":
                 return _interpret(self, self._reader.read(snapshot), on)
         raise ValueError(f"engine must be 'generated' or 'interpreter', got {engine!r}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -40,6 +40,7 @@ __all__ = [
     "check_as_of",
     "coerce_date",
     "loan_id_of",
+    "text_problem",
 ]
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -84,9 +85,9 @@ class _Bad(ValueError):
     """Raised by coercers; the reader adds loan and field."""
 
 
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """One entry of a loan's follow-up history."""
+class FollowUp(NamedTuple):
+    """One entry of a loan's follow-up history (a tuple: a loan's history is read on every
+    evaluation, and a frozen dataclass costs several times as much to create)."""
 
     action: str
     date: date
@@ -162,7 +163,7 @@ def loan_id_of(raw: Any) -> str | None:
     """The loan id of a raw record, if it has a usable one (for reporting a bad record)."""
     if isinstance(raw, Mapping):
         value = raw.get("loan_id")
-        if isinstance(value, str) and _text_problem(value) is None:
+        if isinstance(value, str) and text_problem(value) is None:
             return value
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) < _INT_BOUND:
             return str(value)
@@ -179,7 +180,7 @@ def show_value(value: Any) -> str:
         return f"a {type(value).__name__}"
 
 
-def _text_problem(value: str) -> str | None:
+def text_problem(value: str) -> str | None:
     """Why a text value cannot be used, or None: too long, or not valid Unicode."""
     if value.isascii() and len(value) <= MAX_TEXT_LENGTH:  # the common case, no regex
         return None
@@ -196,7 +197,7 @@ def _text_problem(value: str) -> str | None:
 
 
 def _checked_text(value: str) -> str:
-    problem = _text_problem(value)
+    problem = text_problem(value)
     if problem is not None:
         raise _Bad(f"expected text, got {problem}")
     return value
@@ -428,13 +429,15 @@ def _follow_ups(raw: Any, loan_id: str) -> tuple[FollowUp, ...]:
             f"field 'follow_ups': more than {MAX_FOLLOW_UPS:,} entries ({len(raw):,})",
             loan_id=loan_id, field="follow_ups", value=None,
         )
-    return tuple(_follow_up(entry, index, loan_id) for index, entry in enumerate(raw))
+    common = _common_follow_up
+    entries = []
+    for index, entry in enumerate(raw):
+        read = common(entry) if entry.__class__ is dict else None
+        entries.append(read if read is not None else _follow_up(entry, index, loan_id))
+    return tuple(entries)
 
 
 def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
-    common = _common_follow_up(entry) if entry.__class__ is dict else None
-    if common is not None:
-        return common
     where = f"follow_ups[{index}]"
     if isinstance(entry, FollowUp):
         return entry
@@ -446,7 +449,7 @@ def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
             loan_id=loan_id, field=where, value=entry,
         )
     action = entry.get("action")
-    if _is_blank(action) or not isinstance(action, str) or _text_problem(action):
+    if _is_blank(action) or not isinstance(action, str) or text_problem(action):
         raise SnapshotError(
             f"field '{where}.action': expected the id of a node or rule",
             loan_id=loan_id, field=f"{where}.action", value=action,
@@ -462,11 +465,6 @@ def _follow_up(entry: Any, index: int, loan_id: str) -> FollowUp:
     )
 
 
-def _plain_text(value: Any) -> bool:
-    """Short ASCII text: nothing to check, and kept as it is by every reader."""
-    return value.__class__ is str and value.isascii() and len(value) <= MAX_TEXT_LENGTH
-
-
 @lru_cache(maxsize=4096)
 def cached_date(text: str) -> date:
     """:func:`coerce_date` of a string, remembering recent ones: a book repeats its dates."""
@@ -477,13 +475,19 @@ def _common_follow_up(entry: dict[str, Any]) -> FollowUp | None:
     """The usual history entry (ASCII action, channel and outcome, an ISO date string)
     read without the checks it cannot fail; None sends anything else, and every entry
     with a problem, to the full reader for its message."""
-    action: Any = entry.get("action")
-    when: Any = entry.get("date")
-    channel: Any = entry.get("channel")
-    outcome: Any = entry.get("outcome")
-    if not (_plain_text(action) and action.strip() and when.__class__ is str
-            and (channel is None or _plain_text(channel))
-            and (outcome is None or _plain_text(outcome))):
+    get = entry.get
+    action: Any = get("action")
+    when: Any = get("date")
+    channel: Any = get("channel")
+    outcome: Any = get("outcome")
+    # short ASCII text: nothing to check, kept as it is by every reader (inlined: this
+    # runs for every entry of every loan)
+    if not (action.__class__ is str and action.isascii() and len(action) <= MAX_TEXT_LENGTH
+            and action.strip() and when.__class__ is str
+            and (channel is None or (channel.__class__ is str and channel.isascii()
+                                     and len(channel) <= MAX_TEXT_LENGTH))
+            and (outcome is None or (outcome.__class__ is str and outcome.isascii()
+                                     and len(outcome) <= MAX_TEXT_LENGTH))):
         return None
     try:
         return FollowUp(action, cached_date(when), channel, outcome)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..decisions import FrozenModel
+from ..decision_schema import FrozenModel
 from ..errors import Location
 
 __all__ = ["KIND_TITLES", "Analysis", "AnalysisFinding", "FindingKind", "Verdict"]

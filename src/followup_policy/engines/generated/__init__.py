@@ -30,7 +30,7 @@ _serial = itertools.count(1)
 class GeneratedEngine:
     """The generated module of one policy: its source and its ``evaluate(raw, as_of)``."""
 
-    __slots__ = ("_evaluate", "source")
+    __slots__ = ("evaluate", "source")
 
     def __init__(self, module: GeneratedModule, name: str) -> None:
         self.source = module.source
@@ -41,11 +41,9 @@ class GeneratedEngine:
         # tracebacks through generated code show its lines
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
                                      filename)
-        self._evaluate: Callable[[Any, date | None], Decision] = namespace["evaluate"]
-
-    def evaluate(self, snapshot: Any, as_of: date | None) -> Decision:
-        """Read and evaluate one raw snapshot (raises :class:`SnapshotError` as the reader)."""
-        return self._evaluate(snapshot, as_of)
+        self.evaluate: Callable[[Any, date | None], Decision] = namespace["evaluate"]
+        """Read and evaluate one raw snapshot (raises :class:`SnapshotError` as the reader);
+        the generated function itself, no wrapper in between."""
 
 
 def generate(policy: Policy) -> GeneratedEngine:

@@ -12,10 +12,13 @@ rejects and their messages are the reader's.
 
 from __future__ import annotations
 
+import ast
+import builtins
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ... import evaluation, snapshots
@@ -26,13 +29,14 @@ from ...expressions._ast import Param, walk
 from ...policy import VARIES as _VARIES
 from ._constants import Constants, int_literal
 from ._expressions import MAX_INLINE_DEPTH, ExpressionWriter, depth
-from ._runtime import make_builder, no_evaluation_date, show
+from ._runtime import no_evaluation_date, show
 
 if TYPE_CHECKING:
     from ...policy import CompiledChecklist, CompiledFrequency, CompiledNode, CompiledRule, Policy
 
 __all__ = ["GeneratedModule", "write_module"]
 
+_PYTHON = frozenset(dir(builtins))
 _BUILTINS = {"loan_id": "loan_id", "disbursement_date": "disb", "as_of": "on", "tier": "tier"}
 
 
@@ -86,11 +90,12 @@ class _ModuleWriter:
         self.locals = {name: f"v{index}" for index, name in enumerate(self.fields)}
         self.names: dict[str, str] = {**self.locals, **_BUILTINS}
         self.param_locals: dict[str, str] = {}
+        self.reason_functions: list[str] = []
         self.expressions = ExpressionWriter(self.k, self.names, self.param_locals, "on")
         self.expressions.params_source = policy.parameters
         for name, value in (
-            ("_Action", make_builder(Action)), ("_Finding", make_builder(Finding)),
-            ("_Decision", make_builder(Decision)), ("_add_months", add_months),
+            ("_Action", Action), ("_Finding", Finding),
+            ("_Decision", Decision), ("_add_months", add_months),
             ("_date", date), ("_show", show), ("_no_date", no_evaluation_date),
             ("_unknown", evaluation._record_unknown),
             ("_missing_anchor", evaluation._missing_anchor),
@@ -163,13 +168,31 @@ class _ModuleWriter:
 
     def action(self, **fields: str) -> None:
         """Append an action; every field of :class:`Action` must be given."""
-        if "attempts" in Action.model_fields and "attempts" not in fields:
+        if "attempts" in Action._fields and "attempts" not in fields:
             fields = {**fields, "attempts": "0", "last_attempt": "None"}  # no history here
-        missing = [name for name in Action.model_fields if name not in fields]
-        if missing or len(fields) != len(Action.model_fields):
+        missing = [name for name in Action._fields if name not in fields]
+        if missing or len(fields) != len(Action._fields):
             raise AssertionError(f"generated Action misses fields {missing}")
-        args = ", ".join(fields[name] for name in Action.model_fields)
+        fields = {**fields, "reasons": self.deferred(fields["reasons"])}
+        args = ", ".join(fields[name] for name in Action._fields)
         self.out(f"actions.append(_Action({args}))")
+
+    def deferred(self, reasons: str) -> str:
+        """The reasons expression as a recipe ``(_reasonsN, local, ...)``: the texts are
+        formatted only when read (most batches never read them), from the values the
+        locals hold now, by a module-level function taking those locals."""
+        tree = ast.parse(reasons, mode="eval")
+        if any(isinstance(node, ast.NamedExpr | ast.Lambda | ast.comprehension)
+               for node in ast.walk(tree)):
+            return reasons  # binds names of its own: keep it eager
+        local = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+                        and node.id not in self.k.namespace and node.id not in _PYTHON})
+        if not local:
+            return reasons
+        name = f"_reasons{len(self.reason_functions)}"
+        self.reason_functions.append(
+            f"def {name}({', '.join(local)}):\n    return {reasons}\n")
+        return f"({name}, {', '.join(local)})"
 
     def checklist(self, checklist: CompiledChecklist | None) -> str:
         """Statements computing the checklist into ``cl``; returns the expression to use."""
@@ -218,7 +241,7 @@ class _ModuleWriter:
             "# every value from the policy is a K<n> name of the constants table.",
             "",
         ]
-        source = "\n".join(header) + "\n" + self.out.text()
+        source = "\n".join([*header, *self.reason_functions, ""]) + "\n" + self.out.text()
         return GeneratedModule(source, self.k.namespace)
 
     def write_decide(self) -> None:
@@ -283,7 +306,7 @@ class _ModuleWriter:
             field = parts.tier_field
             out(f"tier = {self.names[field] if field else 'None'}")
             if parts.frequency and field:
-                finding = Finding.model_construct(
+                finding = Finding(
                     rule="risk_tiers", kind="data_missing", fields=(field,),
                     message=f"no risk tier: '{field}' is missing")
                 with out.block("if tier is None:"):
@@ -304,7 +327,7 @@ class _ModuleWriter:
                     out(f"tier = {self.const(candidate.tier)}")
                     out("break")
             if parts.frequency:
-                finding = Finding.model_construct(
+                finding = Finding(
                     rule="risk_tiers", kind="no_tier", fields=(),
                     message="no risk tier matched and the policy has no default tier")
                 out(f"findings.append({self.const(finding)})")
@@ -487,7 +510,10 @@ class _ModuleWriter:
                 out(f"{local} = {self.const(coercer.default)}")
         with out.block("else:"):
             exact = _EXACT.get(coercer.coerce)
-            if coercer.coerce is snapshots.coerce_date:
+            fast = self.declared_fast_path(coercer.name)
+            if fast is not None:
+                out(f"{local} = {fast} else {coerce}(x)")
+            elif coercer.coerce is snapshots.coerce_date:
                 out(f"{local} = {_DATE_FAST} else _iso_date(x)")
             elif coercer.coerce is snapshots._coerce_int:
                 out(f"{local} = x if x.__class__ is int and -_INT_BOUND < x < _INT_BOUND"
@@ -500,6 +526,36 @@ class _ModuleWriter:
                     f" else {coerce}(x)")
             else:
                 out(f"{local} = {coerce}(x)")
+
+
+    def declared_fast_path(self, name: str) -> str | None:
+        """``<value> if <x needs no check>`` for an enum, a bounded int, or a decimal given
+        as an int or a plain ``Decimal``: the values the field's coercer returns unchanged
+        (or as ``Decimal``) without a call; anything else takes the coercer. None: no such
+        shortcut."""
+        spec = self.policy.document.fields[name]
+        if spec.type == "enum":
+            # only values the text check passes, so membership alone decides
+            allowed = frozenset(v for v in spec.values or () if snapshots.text_problem(v) is None)
+            return f"x if x.__class__ is str and x in {self.const(allowed)}"
+        if spec.type not in ("int", "decimal") or (spec.type == "int" and spec.min is None
+                                                   and spec.max is None):
+            return None
+        bounds = []
+        if spec.min is not None:
+            bounds.append(f"{self.const(spec.min)} <= x")
+        if spec.max is not None:
+            bounds.append(f"x <= {self.const(spec.max)}")
+        whole = " and ".join(["x.__class__ is int", "-_INT_BOUND < x < _INT_BOUND", *bounds])
+        if spec.type == "int":
+            return f"x if {whole}"
+        decimal = self.k.helper("_Decimal", Decimal)
+        # snapshots._checked_number's limits; the text length bounds the digits from above
+        exponent = snapshots.MAX_NUMBER_EXPONENT
+        plain = " and ".join([f"x.__class__ is {decimal}", "x.is_finite()",
+                              f"{-exponent - 1} < x.adjusted() < {exponent + 1}",
+                              f"len(str(x)) <= {snapshots.MAX_NUMBER_DIGITS}", *bounds])
+        return f"x if {plain} else {decimal}(x) if {whole}"
 
 
 _DATE_FAST = "x if x.__class__ is _date and _MIN_DATE <= x <= _MAX_DATE"
