@@ -29,7 +29,7 @@ from .policy import (
 )
 from .snapshots import FollowUp, Snapshot
 
-__all__ = ["EntryNote", "History", "Note", "evaluate", "evaluate_with_notes",
+__all__ = ["History", "Note", "evaluate", "evaluate_with_notes",
            "frequency_followup", "node_followup", "rule_followup", "status_on",
            "status_once_required", "verdict_of"]
 
@@ -39,21 +39,11 @@ Notes = list["Note"] | None
 
 
 @dataclass(frozen=True, slots=True)
-class EntryNote:
-    """What one follow-up entry meant for the element it names (for explanations)."""
-
-    entry: FollowUp
-    verdict: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class Note:
     """What one policy element did for one loan; recorded only when explaining.
 
     ``outcome`` is one of: action, not_applicable, data_missing, missing_anchor,
     completed, not_yet, cooldown, matched, not_matched, no_frequency, kept, dropped.
-    ``follow_ups`` says what each history entry naming the element meant for it.
     """
 
     kind: NoteKind
@@ -62,7 +52,6 @@ class Note:
     summary: str
     condition: Condition | None = None
     dates: tuple[tuple[str, date], ...] = ()
-    follow_ups: tuple[EntryNote, ...] = ()
 
 
 def evaluate(policy: Policy, snapshot: Snapshot, as_of: date | None) -> Decision:
@@ -121,17 +110,6 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
 
 Verdict = Literal["completes", "failed", "channel_too_weak", "missing_outcome",
                   "missing_channel", "unknown_outcome", "unknown_channel"]
-
-_VERDICT_TEXT: dict[str, str] = {
-    "completes": "completes it",
-    "failed": "a failed attempt (the outcome does not complete)",
-    "channel_too_weak": "does not complete it: the channel is not strong enough",
-    "missing_outcome": "completes nothing: the entry has no outcome",
-    "missing_channel": "completes nothing: the entry has no channel",
-    "unknown_outcome": "completes nothing: the outcome is not a known outcome",
-    "unknown_channel": "completes nothing: the channel is not a known channel",
-}
-
 
 def verdict_of(entry: FollowUp, completion: CompiledCompletion, parts: PolicyParts) -> Verdict:
     """What one history entry means for one action: completes it, a failed attempt, or why not."""
@@ -223,10 +201,6 @@ def _entry_findings(scan: _Scan, since: date | None, findings: list[Finding]) ->
             ))
 
 
-def _entry_notes(items: tuple[tuple[FollowUp, Verdict], ...]) -> tuple[EntryNote, ...]:
-    return tuple(EntryNote(entry, verdict, _VERDICT_TEXT[verdict]) for entry, verdict in items)
-
-
 def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[date],
                 on: date, history: History, values: dict[str, Any], findings: list[Finding],
                 notes: Notes, category: str | None = None,
@@ -244,7 +218,7 @@ def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[d
         if notes is not None:
             notes.append(Note("escalation", escalation.id, "completed",
                               f"completed: follow-up recorded on {scan.done.isoformat()}",
-                              None, (*dates, ("done", scan.done)), _entry_notes(scan.judged)))
+                              None, (*dates, ("done", scan.done))))
         return None
     _entry_findings(scan, None, findings)
     own_attempts = scan.attempts(None)
@@ -254,7 +228,7 @@ def _escalation(parent_id: str, completion: CompiledCompletion, attempts: list[d
                f"due {escalation.after} after that attempt (deadline {deadline.isoformat()})")
     if notes is not None:
         notes.append(Note("escalation", escalation.id, "action", f"required: {status}", None,
-                          dates, _entry_notes(scan.judged)))
+                          dates))
     return Action(
         id=escalation.id, source="escalation", kind=escalation.kind, title=escalation.title,
         status=status, due_date=due, deadline=deadline, channel=escalation.channel,
@@ -424,12 +398,11 @@ def node_followup(node: CompiledNode, values: dict[str, Any], anchor_date: date,
     deadline = node.window.after(due)
     dates = (("anchor", anchor_date), ("due_date", due), ("deadline", deadline))
     scan = history.scan(node.id, node.completion, anchor_date)
-    entries = _entry_notes(scan.judged) if notes is not None else ()
     if scan.done is not None:
         if notes is not None:
             notes.append(Note("timing_node", node.id, "completed",
                               f"completed: follow-up recorded on {scan.done.isoformat()}",
-                              node.when, (*dates, ("done", scan.done)), entries))
+                              node.when, (*dates, ("done", scan.done))))
         return []
     _entry_findings(scan, None, findings)
     attempts = scan.attempts(None)
@@ -443,8 +416,7 @@ def node_followup(node: CompiledNode, values: dict[str, Any], anchor_date: date,
         if notes is not None:
             notes.append(Note("timing_node", node.id, "not_yet",
                               f"not yet: shown from {node.lead.before(due).isoformat()}"
-                              f" ({node.lead} before due {due.isoformat()})", node.when, dates,
-                              entries))
+                              f" ({node.lead} before due {due.isoformat()})", node.when, dates))
         return found
     reasons = [f"due {node.after} after {node.anchor} {anchor_date.isoformat()}"
                f" (deadline {deadline.isoformat()}, window {node.window})",
@@ -453,7 +425,7 @@ def node_followup(node: CompiledNode, values: dict[str, Any], anchor_date: date,
         reasons.insert(0, f"applies because {node.when.text}")
     if notes is not None:
         notes.append(Note("timing_node", node.id, "action", f"required: {status}",
-                          node.when, dates, entries))
+                          node.when, dates))
     found.append(Action(
         id=node.id, source="timing_node", kind=node.kind, title=node.title, status=status,
         due_date=due, deadline=deadline, channel=node.channel, severity=node.severity,
@@ -499,7 +471,6 @@ def frequency_followup(entry: CompiledFrequency, values: dict[str, Any], on: dat
     dates = (("counted_from", base), ("due_date", due), ("deadline", deadline))
     scan = history.scan("frequency", entry.completion, disbursed)
     current = scan.after(base if latest is not None else None)
-    entries = _entry_notes(current) if notes is not None else ()
     _entry_findings(scan, base if latest is not None else None, findings)
     attempts = [item.date for item, verdict in current if verdict == "failed"]
     found: list[Action] = []
@@ -512,12 +483,11 @@ def frequency_followup(entry: CompiledFrequency, values: dict[str, Any], on: dat
         if notes is not None:
             notes.append(Note("frequency", entry.tier, "not_yet",
                               f"not yet: every {entry.every} from {since}, due {due.isoformat()}",
-                              None, dates, entries))
+                              None, dates))
         return found
     reasons = (f"tier {entry.tier}: follow up every {entry.every}, counted from {since}",)
     if notes is not None:
-        notes.append(Note("frequency", entry.tier, "action", f"required: {status}", None, dates,
-                          entries))
+        notes.append(Note("frequency", entry.tier, "action", f"required: {status}", None, dates))
     found.append(Action(
         id="frequency", source="frequency", kind="periodic_follow_up", title=entry.title,
         status=status, due_date=due, deadline=deadline, channel=entry.channel,
@@ -567,15 +537,12 @@ def rule_followup(rule: CompiledRule, values: dict[str, Any], anchor_date: date,
     reasons = [_condition_reason(rule.when, values) if not applied else
                f"'{rule.when.text}' could not be decided (data missing) and the rule says"
                " `when_unknown: apply`"]
-    current = scan.after(done)
-    entries = _entry_notes(current) if notes is not None else ()
     if done is not None:
         if rule.repeat is None:
             if notes is not None:
                 notes.append(Note("rule", rule.id, "completed",
                                   f"completed: done on {done.isoformat()}", rule.when,
-                                  (("anchor", anchor_date), ("done", done)),
-                                  _entry_notes(scan.judged)))
+                                  (("anchor", anchor_date), ("done", done))))
             return []
         due = rule.repeat.after(done)
         deadline = rule.window.after(due)
@@ -601,11 +568,10 @@ def rule_followup(rule: CompiledRule, values: dict[str, Any], anchor_date: date,
             assert rule.repeat is not None and done is not None
             notes.append(Note("rule", rule.id, "not_yet",
                               f"done {done.isoformat()}; due again {due.isoformat()}"
-                              f" (every {rule.repeat})", rule.when, dates, entries))
+                              f" (every {rule.repeat})", rule.when, dates))
         return found
     if notes is not None:
-        notes.append(Note("rule", rule.id, "action", f"required: {status}", rule.when, dates,
-                          entries))
+        notes.append(Note("rule", rule.id, "action", f"required: {status}", rule.when, dates))
     found.append(Action(
         id=rule.id, source="rule", kind=rule.kind, title=rule.title, status=status,
         due_date=due, deadline=deadline, channel=rule.channel, severity=rule.severity,
