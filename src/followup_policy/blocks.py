@@ -25,7 +25,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .batch import evaluate_record, record_error
 from .decisions import Decision, RecordError
@@ -154,61 +154,66 @@ class BlockEvaluator:
         text = block.decode(self.codec, "surrogateescape")
         label = codec_label(self.codec)
         render = _output_renderer(self.fmt, self.encoding)
-        encoding = self.encoding
         # a block without undecodable bytes spares every line that search
         clean = text.isascii() or _UNDECODABLE.search(text) is None
-        evaluate, mapping = self.policy.evaluate, self.mapping
-        as_of, as_of_for = self.as_of, self.as_of_for
         parts: list[Any] = []  # output of each decision since the last reject
         output: list[Any] = []
         rejects: list[Reject] = []
         statuses: dict[str, int] = {}
-        index = actions = decisions = number = 0
+        index = actions = number = 0
         for number, line in enumerate(_lines(text), start=1):
             if not line or line.isspace():
                 continue
-            data, problem = _parse(line, clean, index, number, label)
-            reject: Reject | None
-            if problem is not None:
-                reject = (index, number, None, problem, None)
+            done = self._record(line, clean, index, number, label, render)
+            if isinstance(done, _Written):
+                parts.append(done.output)
+                actions += len(done.decision.actions)
+                for action in done.decision.actions:
+                    statuses[action.status] = statuses.get(action.status, 0) + 1
             else:
-                if mapping is not None and isinstance(data, dict):
-                    data = mapping.apply(data)
-                result = evaluate_record(evaluate, data, as_of_for(data, as_of), index)
-                if isinstance(result, RecordError):
-                    reject = (index, number, result.loan_id, result.message, result.field)
-                else:
-                    reject = None
-                    try:
-                        rendered = render(result)
-                    except Exception as exc:  # e.g. text the output encoding cannot hold
-                        why = record_error(index, data, exc).message
-                        reject = (index, number, loan_id_of(data),
-                                  f"decision could not be written: {why}", None)
-                    else:
-                        parts.append(rendered)
-                        decisions += 1
-                        actions += len(result.actions)
-                        for action in result.actions:
-                            statuses[action.status] = statuses.get(action.status, 0) + 1
-            if reject is not None:
-                rejects.append(reject)
-                output.append(_joined(parts, encoding))
+                rejects.append(done)
+                output.append(self._joined(parts))
                 parts = []
             index += 1
-        output.append(_joined(parts, encoding))
-        return BlockResult(tuple(output), tuple(rejects), number, index, decisions, actions,
-                           statuses)
+        output.append(self._joined(parts))
+        return BlockResult(tuple(output), tuple(rejects), number, index,
+                           index - len(rejects), actions, statuses)
+
+    def _record(self, line: str, clean: bool, index: int, number: int, label: str,
+                render: Callable[[Decision], str | bytes]
+                ) -> Reject | _Written:
+        """One non-blank line: its rendered decision, or its reject (the batch contract)."""
+        data, problem = _parse(line, clean, index, number, label)
+        if problem is not None:
+            return (index, number, None, problem, None)
+        if self.mapping is not None and isinstance(data, dict):
+            data = self.mapping.apply(data)
+        result = evaluate_record(self.policy.evaluate, data, self.as_of_for(data, self.as_of),
+                                 index)
+        if isinstance(result, RecordError):
+            return (index, number, result.loan_id, result.message, result.field)
+        try:
+            return _Written(render(result), result)
+        except Exception as exc:  # e.g. text the output encoding cannot hold
+            why = record_error(index, data, exc).message
+            return (index, number, loan_id_of(data), f"decision could not be written: {why}",
+                    None)
+
+    def _joined(self, parts: list[Any]) -> str | bytes:
+        return b"".join(parts) if self.encoding is not None else "".join(parts)
+
+
+class _Written(NamedTuple):
+    """A decision and its output (text or bytes)."""
+
+    output: str | bytes
+    decision: Decision
 
 
 def evaluate_blocks(evaluator: BlockEvaluator, blocks: Iterable[bytes]) -> Iterator[BlockResult]:
     """The results of ``blocks``, one after the other, in this process."""
     for block in blocks:
         yield evaluator(block)
-
-
-def _joined(parts: list[Any], encoding: OutputEncoding) -> str | bytes:
-    return b"".join(parts) if encoding is not None else "".join(parts)
 
 
 def _lines(text: str) -> list[str]:
