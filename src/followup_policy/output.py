@@ -51,10 +51,9 @@ def decision_json(decision: Decision) -> str:
 def decision_json_bytes(decision: Decision) -> bytes:
     """:func:`decision_json` encoded as UTF-8, without the detour through ``str``.
 
-    The encoder builds UTF-8 bytes; ``model_dump_json`` decodes them into a ``str`` that
-    a UTF-8 output file then encodes again. Taking the bytes saves both (about 30% of
-    writing a head-office decision). Same bytes, same errors (a lone surrogate is
-    refused by the encoder, as by ``model_dump_json``).
+    The JSON encoder makes UTF-8 bytes; ``model_dump_json`` decodes them into a ``str``
+    that a UTF-8 output file then encodes again. Taking the bytes saves both. Same bytes,
+    same errors (a lone surrogate is refused by the encoder, as by ``model_dump_json``).
     """
     return decision.model_dump_json_bytes()
 
