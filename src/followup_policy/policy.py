@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .decimals import library_decimals
@@ -372,17 +373,22 @@ class Policy:
 
     def evaluate_portfolio(self, loans: Any, follow_ups: Any = None, *,
                            as_of: date | None = None, backend: str = "duckdb",
-                           spark: Any = None) -> PortfolioResult:
+                           spark: Any = None, connection: Any = None,
+                           memory_limit: str | None = None,
+                           temp_directory: str | Path | None = None) -> PortfolioResult:
         """Evaluate a whole portfolio as tables on DuckDB (or Spark): see docs/portfolio.md.
 
         Same decisions as :meth:`evaluate`, as Arrow tables (``decisions``, ``actions``,
-        ``findings``) plus ``rejects``; needs the ``portfolio`` extra.
+        ``findings``) plus ``rejects``; needs the ``portfolio`` extra. With a DuckDB
+        ``connection``, ``loans``/``follow_ups`` may be table names; ``memory_limit``
+        and ``temp_directory`` bound the engine's own DuckDB (it spills beyond the limit).
         """
         from .engines.portfolio.engine import evaluate_portfolio
 
         return evaluate_portfolio(self, loans, follow_ups, as_of=as_of,
                                   backend="spark" if backend == "spark" else "duckdb",
-                                  spark=spark)
+                                  spark=spark, connection=connection,
+                                  memory_limit=memory_limit, temp_directory=temp_directory)
 
     def evaluate_many(
         self, snapshots: Iterable[Any], as_of: date | str | None = None, *,

@@ -8,7 +8,10 @@ only the records SQL cannot hold exactly, so results are always the interpreter'
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from ...evaluation import evaluate
@@ -19,8 +22,9 @@ from .dialect import DUCKDB, SPARK
 from .plan import FINDINGS_ORDERED, MATERIALIZED, PolicySql, compile_policy_sql
 from .results import PortfolioResult, with_per_loan_rows
 from .tables import CheckedInput, check_records, records_from
+from .typed import check_typed, typed_source
 
-__all__ = ["Backend", "evaluate_portfolio", "policy_sql", "run_checked"]
+__all__ = ["Backend", "duckdb_session", "evaluate_portfolio", "policy_sql", "run_checked"]
 
 Backend = Literal["duckdb", "spark"]
 
@@ -34,9 +38,19 @@ def policy_sql(policy: Policy, dialect: str = "duckdb") -> PolicySql:
 
 def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
                        as_of: date | None = None, default_as_of: date | None = None,
-                       backend: Backend = "duckdb", spark: Any = None) -> PortfolioResult:
+                       backend: Backend = "duckdb", spark: Any = None,
+                       connection: Any = None, memory_limit: str | None = None,
+                       temp_directory: str | Path | None = None) -> PortfolioResult:
     """Evaluate every loan of ``loans`` (see :func:`.tables.records_from` for the forms
     accepted) on ``as_of`` (default: each snapshot's own ``as_of``).
+
+    With ``connection`` (a DuckDB connection), ``loans`` and ``follow_ups`` may also be
+    names of tables or views of its database; the SQL runs on a cursor of it, so its
+    settings (memory limit, spill directory) apply. Otherwise the engine opens its own
+    in-memory DuckDB, bounded by ``memory_limit`` (e.g. ``"2GB"``; DuckDB's default is
+    80% of RAM) and spilling to ``temp_directory`` (default: a fresh temporary directory).
+    Typed tables (Parquet, Arrow, DataFrames, DuckDB tables) are checked in SQL
+    (:mod:`.typed`); other inputs record by record.
 
     Raises :class:`Unsupported` for a policy the SQL compiler cannot translate exactly
     (also, on DuckDB, when a condition's decimal arithmetic overflows ``DECIMAL(38)`` on
@@ -44,9 +58,28 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
     backend is not installed.
     """
     plan = policy_sql(policy, backend)  # refuse before reading any input
-    checked = check_records(policy, records_from(loans, follow_ups), as_of, default_as_of,
-                            history_in_sql=backend != "spark")
-    return run_checked(policy, plan, checked, backend, spark)
+    if backend == "spark":
+        records = check_records(policy, records_from(loans, follow_ups), as_of, default_as_of,
+                                history_in_sql=False)
+        return run_checked(policy, plan, records, backend, spark)
+    with duckdb_session(connection, memory_limit, temp_directory) as con:
+        source = typed_source(con, loans, follow_ups, table_names=connection is not None)
+        checked = None
+        if source is not None:
+            checked = check_typed(con, policy, source, as_of, default_as_of)
+        if checked is None:
+            if source is not None and connection is not None:  # table names: read them here
+                loans = _arrow(con, f"SELECT * EXCLUDE (__row) FROM ({source.loans}) s"
+                               " ORDER BY __row")
+                if source.follow_ups is not None:
+                    follow_ups = _arrow(con, f"SELECT * EXCLUDE (__pos) FROM"
+                                        f" ({source.follow_ups}) s ORDER BY __pos")
+            checked = check_records(policy, records_from(loans, follow_ups), as_of,
+                                    default_as_of)
+            con.register("loans", checked.loans)
+            con.register("follow_ups", checked.follow_ups)
+        tables = _run_statements(con, plan)
+    return _with_fallback(policy, checked, tables)
 
 
 def run_checked(policy: Policy, plan: PolicySql, checked: CheckedInput, backend: Backend,
@@ -57,35 +90,65 @@ def run_checked(policy: Policy, plan: PolicySql, checked: CheckedInput, backend:
         tables = run_spark(plan, checked, spark)
     else:
         tables = _run_duckdb(plan, checked)
+    return _with_fallback(policy, checked, tables)
+
+
+def _with_fallback(policy: Policy, checked: CheckedInput, tables: tuple[Any, Any, Any]
+                   ) -> PortfolioResult:
     per_loan = {index: evaluate(policy, snapshot, on)
                 for index, snapshot, on in checked.fallback}
     decisions, actions, findings = with_per_loan_rows(tables, per_loan)
     return PortfolioResult(decisions, actions, findings, checked.rejects, per_loan)
 
 
-def _run_duckdb(plan: PolicySql, checked: CheckedInput) -> tuple[Any, Any, Any]:
+@contextmanager
+def duckdb_session(connection: Any = None, memory_limit: str | None = None,
+                   temp_directory: str | Path | None = None) -> Iterator[Any]:
+    """A DuckDB connection for one run: a cursor of ``connection`` (its own temporary
+    objects, the same database), or a fresh in-memory database that spills to disk."""
     duckdb = require("duckdb")
-    with tempfile.TemporaryDirectory(prefix="followup-policy-") as spill:
-        con = duckdb.connect(config={"temp_directory": spill,
-                                     "preserve_insertion_order": False})
+    if connection is not None:
+        cursor = connection.cursor()
         try:
-            con.register("loans", checked.loans)
-            con.register("follow_ups", checked.follow_ups)
-            for statement in plan.statements:
-                if statement.name in MATERIALIZED:
-                    con.execute(f"CREATE TEMPORARY TABLE {statement.name} AS {statement.sql}")
-                else:
-                    con.execute(f"CREATE TEMPORARY VIEW {statement.name} AS {statement.sql}")
-            actions = _arrow(con, "SELECT * FROM actions ORDER BY __row, deadline, id")
-            findings = _arrow(con, FINDINGS_ORDERED)
-            decisions = _arrow(con, "SELECT * FROM decisions ORDER BY __row")
-        except duckdb.OutOfRangeException as exc:
-            # DECIMAL(38) arithmetic the interpreter's decimals hold exactly: a result
-            # from SQL would be wrong or missing, so this policy and data go per loan
-            raise Unsupported("a condition's decimal arithmetic does not fit DuckDB's"
-                              f" 38-digit decimals on this data ({_first_line(exc)})") from None
+            yield cursor
+        finally:
+            cursor.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="followup-policy-") as spill:
+        config: dict[str, Any] = {"temp_directory": str(temp_directory or spill),
+                                  "preserve_insertion_order": False}
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        con = duckdb.connect(config=config)
+        try:
+            yield con
         finally:
             con.close()
+
+
+def _run_duckdb(plan: PolicySql, checked: CheckedInput) -> tuple[Any, Any, Any]:
+    with duckdb_session() as con:
+        con.register("loans", checked.loans)
+        con.register("follow_ups", checked.follow_ups)
+        return _run_statements(con, plan)
+
+
+def _run_statements(con: Any, plan: PolicySql) -> tuple[Any, Any, Any]:
+    duckdb = require("duckdb")
+    try:
+        for statement in plan.statements:
+            if statement.name in MATERIALIZED:
+                con.execute(f"CREATE TEMPORARY TABLE {statement.name} AS {statement.sql}")
+            else:
+                con.execute(f"CREATE TEMPORARY VIEW {statement.name} AS {statement.sql}")
+        actions = _arrow(con, "SELECT * FROM actions ORDER BY __row, deadline, id")
+        findings = _arrow(con, FINDINGS_ORDERED)
+        decisions = _arrow(con, "SELECT * FROM decisions ORDER BY __row")
+    except duckdb.OutOfRangeException as exc:
+        # DECIMAL(38) arithmetic the interpreter's decimals hold exactly: a result
+        # from SQL would be wrong or missing, so this policy and data go per loan
+        raise Unsupported("a condition's decimal arithmetic does not fit DuckDB's"
+                          f" 38-digit decimals on this data ({_first_line(exc)})") from None
     return decisions, actions, findings
 
 
