@@ -154,17 +154,20 @@ def baseline_command(policy_file: Path, loans_file: Path, out_file: Path, as_of:
     on = date.fromisoformat(as_of)
     baseline = Baseline(policy_file, fp.load_policy(policy_file).digest)
     evaluate = baseline.evaluate
+    # built once: json.loads/json.dumps with options build a new decoder/encoder per call
+    loads = json.JSONDecoder(parse_float=Decimal).decode
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                             default=date.isoformat).encode
     with loans_file.open(encoding="utf-8") as source, \
             out_file.open("w", encoding="utf-8") as out:
         for index, line in enumerate(source):
-            raw = json.loads(line, parse_float=Decimal)
+            raw = loads(line)
             try:
                 result = evaluate(coerce(raw), on)
             except BadSnapshot as exc:
                 sys.stderr.write(json.dumps({"index": index, "error": str(exc)}) + "\n")
                 continue
-            out.write(json.dumps(result, ensure_ascii=False, separators=(",", ":"),
-                                 default=date.isoformat) + "\n")
+            out.write(dumps(result) + "\n")
 
 
 if __name__ == "__main__":
