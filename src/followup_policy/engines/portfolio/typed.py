@@ -342,7 +342,7 @@ def check_typed(con: Any, policy: Policy, source: TypedSource, as_of: date | Non
         f" SEMI JOIN {_FAST} USING (__row)"
         " UNION ALL BY NAME SELECT * FROM __fp_checked_loans")
     con.execute(
-        "CREATE OR REPLACE TEMPORARY VIEW follow_ups AS"
+        "CREATE OR REPLACE TEMPORARY TABLE follow_ups AS"
         " SELECT e.__row, CAST(row_number() OVER (PARTITION BY e.__row ORDER BY e.date,"
         " e.__pos) - 1 AS BIGINT) AS __seq, e.action, e.date, e.channel, e.outcome"
         f" FROM {_ENTRIES} e SEMI JOIN {_FAST} USING (__row)"
