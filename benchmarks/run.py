@@ -6,6 +6,7 @@ Usage::
     python benchmarks/run.py --quick    # under a minute, for a quick look
     python benchmarks/run.py --loans 1000000    # the 1M-loan streaming target, for real
     python benchmarks/run.py --cli-only --loans 100000   # part 5 only: the command line
+    python benchmarks/run.py --peer-only   # part 4 only: 12 rules, zen-engine if installed
 
 Every speed is printed next to a plain hand-written Python baseline measured in the
 same run (``yaml.safe_load`` for loading, ``head_office_baseline.py`` for evaluation),
@@ -476,18 +477,70 @@ def bench_peer(settings: Settings) -> PeerResult:
     evaluate = policy.evaluate
     base = peer.baseline
     as_of = peer.AS_OF
-    times = per_loan(settings.eval_runs, {
+    variants: dict[str, tuple[list[Any], Callable[[Any], object]]] = {
         "library": (loans, lambda loan: evaluate(loan, as_of)),
         "baseline": (loans, lambda loan: base(loan, as_of)),
-    })
+    }
+    zen_evaluate, zen_note = _zen_peer(loans)
+    if zen_evaluate is not None:
+        variants["zen"] = (loans, lambda loan: zen_evaluate(loan, as_of))
+    times = per_loan(settings.eval_runs, variants)
+    return PeerResult(len(loans), times["library"], times["baseline"], times.get("zen"),
+                      zen_note)
+
+
+def _zen_peer(loans: list[dict[str, Any]]) -> tuple[Callable[..., Any] | None, str]:
+    """zen-engine's evaluator of the 12 rules (``zen_peer.py``), checked against the
+    baseline on every loan first; ``None`` and why when zen-engine is not installed."""
     try:
-        import zen  # noqa: F401  # zen-engine, if someone installed it
+        import zen
     except ImportError:
-        zen_us, zen_note = None, "zen-engine is not installed, so it is not measured"
-    else:
-        zen_us, zen_note = None, ("zen-engine is installed, but this benchmark ships no"
-                                  " decision model for it yet")
-    return PeerResult(len(loans), times["library"], times["baseline"], zen_us, zen_note)
+        return None, ("zen-engine is not installed, so it is not measured"
+                      " (pip install zen-engine to compare)")
+    import peer_workload as peer
+    import zen_peer
+
+    zen_evaluate = zen_peer.evaluator()
+    for loan in loans:
+        ours = zen_evaluate(loan, peer.AS_OF)
+        if ours != peer.baseline(loan, peer.AS_OF):
+            sys.exit(f"ABORT: zen-engine's decision model disagrees with the 12-rule baseline on"
+                     f" {loan['loan_id']}: {ours} != {peer.baseline(loan, peer.AS_OF)}\n"
+                     f"Update benchmarks/zen_peer.py so both do the same work, then rerun.")
+    version = getattr(zen, "__version__", None) or _dist_version("zen-engine")
+    return zen_evaluate, (f"zen-engine {version} runs the same 12 rules as a JDM decision table"
+                          " (zen_peer.py), checked equal on every loan first")
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
+def _peer_rows(peer: PeerResult) -> list[tuple[str, ...]]:
+    """Part 4's rows: the library against the if-chain always, and zen-engine if installed."""
+    speed = 1e6 / peer.library_us
+    rows: list[tuple[str, ...]] = [
+        ("4", f"12-rule peer workload, evaluate(raw dict), {peer.loans:,} loans, 1 core",
+         f"{speed:,.0f} /s", f"{1e6 / peer.baseline_us:,.0f} /s",
+         f"{peer.library_us / peer.baseline_us:.2f}x", f">= {PEER_TARGET_PER_S:,} /s",
+         _verdict(speed >= PEER_TARGET_PER_S)),
+    ]
+    scaled = PEER_TARGET_PER_S * (1e6 / peer.baseline_us) / PEER_REFERENCE_BASELINE_PER_S
+    rows.append(("4s", "  the same, target scaled to this machine's if-chain",
+                 f"{speed:,.0f} /s", "", "", f">= {scaled:,.0f} /s", _verdict(speed >= scaled)))
+    if peer.zen_us is not None:
+        factor = peer.zen_us / peer.library_us
+        rows.append(("4z", "  zen-engine on the same loans (JDM decision table)",
+                     f"{1e6 / peer.zen_us:,.0f} /s", f"{1e6 / peer.baseline_us:,.0f} /s",
+                     f"{peer.zen_us / peer.baseline_us:.2f}x", "", ""))
+        rows.append(("", "  library speed / zen-engine speed", f"{factor:.2f}x", "", "",
+                     f">= {PEER_ZEN_FACTOR:.0f}x", _verdict(factor >= PEER_ZEN_FACTOR)))
+    return rows
 
 
 # -- 5. JSONL -> JSONL through the command line ------------------------------------------------
@@ -603,19 +656,8 @@ def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResu
          f"{lib.peak_quarter:.1f} -> {lib.peak_end:.1f} MB",
          f"{base.peak_quarter:.1f} -> {base.peak_end:.1f} MB", "",
          f"+< {MEMORY_GROWTH_TARGET_MB:.0f} MB", _verdict(growth < MEMORY_GROWTH_TARGET_MB)),
-        ("4", f"12-rule peer workload, evaluate(raw dict), {peer.loans:,} loans, 1 core",
-         f"{1e6 / peer.library_us:,.0f} /s", f"{1e6 / peer.baseline_us:,.0f} /s",
-         f"{peer.library_us / peer.baseline_us:.2f}x", f">= {PEER_TARGET_PER_S:,} /s",
-         _verdict(1e6 / peer.library_us >= PEER_TARGET_PER_S)),
     ]
-    scaled = PEER_TARGET_PER_S * (1e6 / peer.baseline_us) / PEER_REFERENCE_BASELINE_PER_S
-    rows.append(("4s", "  the same, target scaled to this machine's if-chain",
-                 f"{1e6 / peer.library_us:,.0f} /s", "", "", f">= {scaled:,.0f} /s",
-                 _verdict(1e6 / peer.library_us >= scaled)))
-    if peer.zen_us is not None:
-        rows.append(("4z", "  zen-engine on the same loans", f"{1e6 / peer.zen_us:,.0f} /s", "",
-                     f"{peer.zen_us / peer.library_us:.1f}x us", f">= {PEER_ZEN_FACTOR:.0f}x",
-                     _verdict(peer.zen_us / peer.library_us >= PEER_ZEN_FACTOR)))
+    rows.extend(_peer_rows(peer))
     rows.extend(_cli_rows(cli, cli_base))
     _print_rows(rows)
     print()
@@ -676,6 +718,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="loans to stream in part 3 (default 200,000; --quick 20,000)")
     parser.add_argument("--cli-only", action="store_true",
                         help="run part 5 only (the command line and its baseline)")
+    parser.add_argument("--peer-only", action="store_true",
+                        help="run part 4 only (the 12-rule peer workload, zen-engine if installed)")
     parser.add_argument("--rounds", type=_positive, default=1,
                         help="part 5: runs of each contender, in turns; the fastest counts")
     parser.add_argument("--worker", choices=("library", "baseline"), help=argparse.SUPPRESS)
@@ -698,6 +742,14 @@ def main(argv: list[str] | None = None) -> int:
                      *_cli_rows(cli, cli_base)])
         print(f"done in {time.perf_counter() - started:.0f} s")
         return 0 if all(run.output_lines == run.loans for run in cli) else 1
+    if args.peer_only:
+        print("[4/5] the 12-rule peer workload ...", flush=True)
+        peer = bench_peer(settings)
+        _print_rows([("#", "measure", "library", "baseline", "ratio", "target", "result"),
+                     *_peer_rows(peer)])
+        print(f"note: peer: {peer.zen_note}")
+        print(f"done in {time.perf_counter() - started:.0f} s")
+        return 0
     print(f"[1/5] loading a {settings.policy_lines:,}-line policy, best of"
           f" {settings.load_runs} ...", flush=True)
     load = bench_load(settings)
