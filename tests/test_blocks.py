@@ -131,3 +131,43 @@ def test_an_output_encoding_that_cannot_hold_a_decision_rejects_it_like_the_reco
     rejects = [json.loads(line) for line in by_block.stderr.splitlines()[:-1]]
     assert any("could not be written" in r["error"] for r in rejects)
     assert len(rejects) + len(by_block.stdout.splitlines()) == 4
+
+
+def _on_a_terminal(command: list[str], stdin: Path | None = None) -> list[str]:
+    """What a terminal shows when stdout and stderr both go to it."""
+    pty = pytest.importorskip("pty", reason="needs a POSIX pseudo-terminal")
+    leader, follower = pty.openpty()
+    with (stdin.open("rb") if stdin else open(os.devnull, "rb")) as source:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        env.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as Python makes it by default
+        process = subprocess.Popen(command, stdout=follower, stderr=follower, stdin=source,
+                                   env=env)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command has exited
+                break
+            if not chunk:
+                break
+            shown += chunk
+        process.wait()
+    os.close(leader)
+    return [line[:30] for line in shown.decode().splitlines()]
+
+
+def test_a_terminal_shows_decisions_and_rejects_in_input_order(tmp_path: Path) -> None:
+    """Small decisions (a policy that requires nothing) stay in the output buffer unless
+    it is flushed before a reject is written."""
+    policy = tmp_path / "tiny.yaml"
+    policy.write_text('policy:\n  id: tiny\n  title: t\n  version: "1"\n', encoding="utf-8")
+    source = tmp_path / "loans.jsonl"
+    loans = [json.dumps({"loan_id": f"S{i}", "disbursement_date": "2026-11-27"}).encode()
+             for i in range(4)]
+    source.write_bytes(b"\n".join([*loans[:2], b"{not json", *loans[2:]]) + b"\n")
+    command = [sys.executable, "-m", "followup_policy", "evaluate", "--policy", str(policy),
+               "--as-of", "2026-11-28"]
+    shown = _on_a_terminal([*command, str(source)])
+    assert shown == _on_a_terminal([*command, "-"], source)  # the record path, line-buffered
+    assert [line.startswith('{"index": 2') for line in shown] == [False] * 2 + [True] + [False] * 2

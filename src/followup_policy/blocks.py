@@ -316,7 +316,9 @@ def write_results(results: Iterable[BlockResult], out: IO[str], counts: dict[str
     """Write each block's output and rejects in input order; keep ``counts`` up to date.
 
     ``reject(index, line, loan_id, message, field)`` writes one reject with absolute
-    index and line. Bytes go to ``out.buffer`` (see :func:`output_encoding`).
+    index and line. Bytes go to ``out.buffer`` (see :func:`output_encoding`). The output
+    is flushed before each reject and after each block, so a terminal showing both
+    streams shows them in input order, as the line-buffered record path does.
     """
     raw: IO[bytes] | None = None
     lines = 0
@@ -332,8 +334,10 @@ def write_results(results: Iterable[BlockResult], out: IO[str], counts: dict[str
                 else:
                     out.write(part)
             if rejected is not None:
+                (raw or out).flush()
                 index, line, loan_id, message, field = rejected
                 reject(base_index + index, lines + line, loan_id, message, field)
+        (raw or out).flush()
         lines += result.lines
         counts["records"] += result.records
         counts["decisions"] += result.decisions
