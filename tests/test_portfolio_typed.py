@@ -25,7 +25,11 @@ import pyarrow.parquet as pq  # noqa: E402
 
 import followup_policy as fp  # noqa: E402
 from followup_policy.engines.portfolio import Reject, evaluate_portfolio  # noqa: E402
-from followup_policy.engines.portfolio.engine import duckdb_session  # noqa: E402
+from followup_policy.engines.portfolio.engine import (  # noqa: E402
+    _run_statements,
+    duckdb_session,
+    policy_sql,
+)
 from followup_policy.engines.portfolio.tables import records_from  # noqa: E402
 from followup_policy.engines.portfolio.typed import check_typed, typed_source  # noqa: E402
 
@@ -216,11 +220,21 @@ def test_a_float_column_is_read_by_the_reader() -> None:
 
 
 def test_a_memory_limit_below_the_data_spills_and_still_completes(tmp_path: Path) -> None:
-    """A portfolio larger than DuckDB's memory limit: the run spills to temp_directory."""
-    loan_table, fu_table = _clean(3000)
-    limited = evaluate_portfolio(POLICY, loan_table, fu_table, as_of=AS_OF,
-                                 memory_limit="32MB", temp_directory=tmp_path)
+    """A portfolio larger than DuckDB's memory limit: the run spills to temp_directory
+    (DuckDB lists its temporary files) and gives the unbounded run's tables."""
+    loan_table, fu_table = _clean(4000)
     free = evaluate_portfolio(POLICY, loan_table, fu_table, as_of=AS_OF)
-    assert limited.decisions.num_rows == 3000
+    with duckdb_session(memory_limit="16MB", temp_directory=tmp_path) as con:
+        source = typed_source(con, loan_table, fu_table, table_names=False)
+        assert source is not None
+        checked = check_typed(con, POLICY, source, AS_OF, None)
+        assert checked is not None
+        decisions, actions, findings = _run_statements(con, policy_sql(POLICY))
+        spilled = con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchall()
+    assert spilled[0][0] > 0
+    assert decisions.num_rows == 4000
+    assert actions.equals(free.actions)
+    assert findings.equals(free.findings)
+    limited = evaluate_portfolio(POLICY, loan_table, fu_table, as_of=AS_OF,
+                                 memory_limit="16MB", temp_directory=tmp_path)
     assert limited.actions.equals(free.actions)
-    assert limited.findings.equals(free.findings)

@@ -157,10 +157,17 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _arrow(con: Any, sql: str) -> Any:
-    """A query's result as an Arrow table, on DuckDB 1.x and 2.x alike."""
+    """A query's result as an Arrow table, on DuckDB 1.x and 2.x alike, streamed in
+    batches: a materialised result would count against DuckDB's memory limit and cannot
+    spill, so a large result would stop a memory-bounded run."""
     relation = con.sql(sql)
-    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-    return fetch()
+    stream = getattr(relation, "to_arrow_reader", None)  # DuckDB 2.x
+    if stream is None:  # DuckDB 1.x
+        return con.execute(sql).fetch_record_batch(_BATCH_ROWS).read_all()
+    return stream(_BATCH_ROWS).read_all()
+
+
+_BATCH_ROWS = 100_000
 
 
 def is_supported(policy: Policy) -> str | None:
