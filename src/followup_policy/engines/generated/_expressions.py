@@ -21,16 +21,19 @@ from functools import partial
 from typing import Any
 
 from ...expressions._ast import (
+    Binary,
     BoolOp,
+    Call,
     Compare,
     ListExpr,
     Literal,
     Name,
     Node,
     Param,
+    Unary,
     children,
 )
-from ...expressions.operators import Operator, comparison_of
+from ...expressions.operators import Operator, comparison_of, operator_of
 from ...expressions.translator import Application, Translator
 from ._constants import Constants, int_literal
 
@@ -60,12 +63,20 @@ class ExpressionWriter(Translator[str]):
     """
 
     def __init__(self, constants: Constants, names: Mapping[str, str],
-                 params: Mapping[str, str], on: str) -> None:
+                 params: Mapping[str, str], on: str,
+                 never_none: frozenset[str] = frozenset()) -> None:
         self.constants = constants
         self.names = names
         self.params = params
         self.on = on
+        self.never_none = never_none
+        """Locals that always hold a value (required or defaulted fields, the evaluation
+        date): a strict operator on them needs no ``is None`` test."""
         self._temps = 0
+
+    def known(self, operand: str) -> bool:
+        """Whether ``operand`` is never ``None``: a constant or a never-``None`` local."""
+        return _is_constant(operand) or operand in self.never_none
 
     def temp(self) -> str:
         self._temps += 1
@@ -105,6 +116,8 @@ class ExpressionWriter(Translator[str]):
 
     def strict1(self, operand: str, make: str) -> str:
         """``make`` (using ``{0}`` for the value) unless the operand is unknown."""
+        if operand in self.never_none:
+            return make.format(operand)
         if _LOCAL.match(operand):  # a local variable: read it twice rather than copy it
             return f"(None if {operand} is None else {make.format(operand)})"
         t = self.temp()
@@ -116,11 +129,11 @@ class ExpressionWriter(Translator[str]):
         Both operands are evaluated, as the interpreter does; an operand that is a
         constant is used as it is.
         """
-        if _is_constant(left) and _is_constant(right):
+        if self.known(left) and self.known(right):
             return make.format(left, right)
-        if _is_constant(right):
+        if self.known(right):
             return self.strict1(left, make.replace("{1}", right))
-        if _is_constant(left):
+        if self.known(left):
             return self.strict1(right, make.replace("{0}", left).replace("{1}", "{0}"))
         a, b = self.temp(), self.temp()
         return (f"(None if (({a} := {left}) is None) | (({b} := {right}) is None)"
@@ -158,8 +171,28 @@ class ExpressionWriter(Translator[str]):
             return self.strict1(operands[0], make)
         return self.strict2(operands[0], operands[1], make)
 
+    def sure(self, node: Node) -> bool:
+        """Whether ``node`` always has a value here: built only from never-``None`` locals
+        and constants by operators written inline (``/`` and the called ones may give
+        ``None``, so they never count)."""
+        if isinstance(node, Literal):
+            return node.value is not None
+        if isinstance(node, Name):
+            return self.names[node.name] in self.never_none
+        if isinstance(node, Compare):
+            return (len(node.operands) == 2 and comparison_of(node, 0).key in INLINE
+                    and all(self.sure(operand) for operand in node.operands))
+        if isinstance(node, Unary | Binary | BoolOp | Call):
+            key = operator_of(node).key
+            return (key in INLINE or key in KLEENE) and all(self.sure(kid)
+                                                            for kid in children(node))
+        return False
+
     def kleene(self, node: BoolOp) -> str:
-        """``and``/``or`` as nested conditional expressions, short-circuiting as the closures."""
+        """``and``/``or`` as nested conditional expressions, short-circuiting as the closures;
+        over operands that always have a value, Python's own ``and``/``or``."""
+        if all(self.sure(operand) for operand in node.operands):
+            return "(" + f" {node.op} ".join(self.write(operand) for operand in node.operands) + ")"
         temps = [self.temp() for _ in node.operands]
         operands = [self.write(operand) for operand in node.operands]
         anyone_unknown = " or ".join(f"{t} is None" for t in temps)
@@ -188,10 +221,12 @@ class ExpressionWriter(Translator[str]):
                 op = node.ops[0].op
                 return self.strict1(operands[0], "({0} " + op + " " + members + ")")
             left, right = operands
-            if _is_constant(right) or _is_constant(left):
-                operand = left if _is_constant(right) else right
+            if self.known(left) and self.known(right):
+                return self.comparison(node, 0, left, right)
+            if self.known(right) or self.known(left):
+                operand = left if self.known(right) else right
                 t = operand if _LOCAL.match(operand) else self.temp()
-                a, b = (t, right) if _is_constant(right) else (left, t)
+                a, b = (t, right) if self.known(right) else (left, t)
                 assign = t if t == operand else f"({t} := {operand})"
                 return f"(None if {assign} is None else {self.comparison(node, 0, a, b)})"
             a, b = self.temp(), self.temp()

@@ -91,7 +91,11 @@ class _ModuleWriter:
         self.names: dict[str, str] = {**self.locals, **_BUILTINS}
         self.param_locals: dict[str, str] = {}
         self.reason_functions: list[str] = []
-        self.expressions = ExpressionWriter(self.k, self.names, self.param_locals, "on")
+        # the reader rejects a loan missing a required field and fills in defaults
+        never_none = frozenset({"on", "loan_id", "disb"} | {
+            self.locals[c.name] for c in coercers if c.required or c.default is not None})
+        self.expressions = ExpressionWriter(self.k, self.names, self.param_locals, "on",
+                                            never_none)
         self.expressions.params_source = policy.parameters
         for name, value in (
             ("_Action", Action), ("_Finding", Finding),
