@@ -166,6 +166,8 @@ class _ModuleWriter:
 
     def record_unknown(self, result: str, condition: Condition, owner: str,
                        with_tier: bool = True) -> None:
+        if self.expressions.sure(condition.tree):
+            return  # always decided: nothing to record
         with self.out.block(f"if {result} is None:"):
             self.out(f"_unknown({self.const(condition)}, {self.values_dict(with_tier)},"
                      f" {self.const(owner)}, findings)")
@@ -347,11 +349,15 @@ class _ModuleWriter:
         else:
             guard = "if True:"
         with out.block(guard):
-            out(f"a = {self.names[node.anchor]}")
-            with out.block("if a is None:"):
-                out(f"_missing_anchor('timing_node', {ident}, {self.const(node.anchor)},"
-                    f" findings, None, {self.const(node.when)})")
-            with out.block(f"elif hist is not None and {ident} in hist.by_action:"):
+            anchor = self.names[node.anchor]
+            out(f"a = {anchor}")
+            keyword = "if"
+            if anchor not in self.expressions.never_none:
+                with out.block("if a is None:"):
+                    out(f"_missing_anchor('timing_node', {ident}, {self.const(node.anchor)},"
+                        f" findings, None, {self.const(node.when)})")
+                keyword = "elif"
+            with out.block(f"{keyword} hist is not None and {ident} in hist.by_action:"):
                 out(f"actions.extend(_node_followup({self.const(node)}, values, a, on, hist,"
                     " findings, None))")
             with out.block("else:"):
@@ -422,7 +428,11 @@ class _ModuleWriter:
         self.record_unknown("r", rule.when, rule.id)
         applies = getattr(rule, "when_unknown", "skip") == "apply"
         with out.block("if r or r is None:" if applies else "if r:"):
-            out(f"a = {self.names[rule.anchor]}")
+            anchor = self.names[rule.anchor]
+            out(f"a = {anchor}")
+            if anchor in self.expressions.never_none:
+                self.write_rule_body(rule, ident)
+                return
             with out.block("if a is None:"):
                 out(f"_missing_anchor('rule', {ident}, {self.const(rule.anchor)}, findings,"
                     f" None, {self.const(rule.when)})")
