@@ -139,6 +139,29 @@ def test_typed_tables_agree_with_the_per_loan_path(rows: list[dict[str, Any]],
     loan_table = pa.Table.from_pylist(rows, schema=SCHEMA)
     fu_table = pa.Table.from_pylist(history, schema=FU_SCHEMA)
     assert _actual(loan_table, fu_table, as_of) == _expected(loan_table, fu_table, as_of)
+    # and the follow-up rows that reach no loan are the same ones on both paths
+    typed = evaluate_portfolio(POLICY, loan_table, fu_table, as_of=as_of)
+    records = evaluate_portfolio(POLICY, loan_table.to_pylist(), fu_table.to_pylist(),
+                                 as_of=as_of)
+    assert typed.unmatched_follow_ups == records.unmatched_follow_ups
+
+
+def test_every_follow_up_row_reaches_a_loan_or_is_listed() -> None:
+    book = [{"loan_id": "L1", "disbursement_date": date(2026, 1, 5), "t": "low"},
+            {"loan_id": "L2", "disbursement_date": date(2026, 2, 5), "t": "high"}]
+    history = [{"loan_id": "L1", "action": "n0", "date": date(2026, 2, 6),
+                "channel": "phone", "outcome": "reached"},
+               {"loan_id": "L7", "action": "n0", "date": date(2026, 2, 6)},
+               {"loan_id": None, "action": "n0", "date": date(2026, 2, 7)},
+               {"loan_id": "L2", "action": "r2", "date": date(2026, 3, 1)}]
+    for loans_in, fu_in in ((book, history),
+                            (pa.Table.from_pylist(book, schema=SCHEMA),
+                             pa.Table.from_pylist(history, schema=FU_SCHEMA))):
+        result = evaluate_portfolio(POLICY, loans_in, fu_in, as_of=AS_OF)
+        assert [(r.index, r.loan_id, r.field) for r in result.unmatched_follow_ups] == [
+            (1, "L7", "loan_id"), (2, None, "loan_id")]
+        assert "'L7', which is not in the loans table" in result.unmatched_follow_ups[0].error
+        assert result.decisions.num_rows == 2 and not result.rejects
 
 
 def _clean(count: int) -> tuple[Any, Any]:

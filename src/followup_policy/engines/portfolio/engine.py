@@ -21,7 +21,7 @@ from .conditions import Unsupported
 from .dialect import DUCKDB, SPARK
 from .plan import FINDINGS_ORDERED, MATERIALIZED, PolicySql, compile_policy_sql
 from .results import PortfolioResult, with_per_loan_rows
-from .tables import CheckedInput, check_records, records_from
+from .tables import CheckedInput, FollowUpTable, check_records, records_from
 from .typed import check_typed, typed_source
 
 __all__ = ["Backend", "duckdb_session", "evaluate_portfolio", "policy_sql", "run_checked"]
@@ -59,8 +59,8 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
     """
     plan = policy_sql(policy, backend)  # refuse before reading any input
     if backend == "spark":
-        records = check_records(policy, records_from(loans, follow_ups), as_of, default_as_of,
-                                history_in_sql=False)
+        records = _checked_records(policy, loans, follow_ups, as_of, default_as_of,
+                                   history_in_sql=False)
         return run_checked(policy, plan, records, backend, spark)
     with duckdb_session(connection, memory_limit, temp_directory) as con:
         source = typed_source(con, loans, follow_ups, table_names=connection is not None)
@@ -74,12 +74,22 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
                 if source.follow_ups is not None:
                     follow_ups = _arrow(con, f"SELECT * EXCLUDE (__pos) FROM"
                                         f" ({source.follow_ups}) s ORDER BY __pos")
-            checked = check_records(policy, records_from(loans, follow_ups), as_of,
-                                    default_as_of)
+            checked = _checked_records(policy, loans, follow_ups, as_of, default_as_of)
             con.register("loans", checked.loans)
             con.register("follow_ups", checked.follow_ups)
         tables = _run_statements(con, plan)
     return _with_fallback(policy, checked, tables)
+
+
+def _checked_records(policy: Policy, loans: Any, follow_ups: Any, as_of: date | None,
+                     default_as_of: date | None, history_in_sql: bool = True) -> CheckedInput:
+    """The record-by-record check, follow-up rows that reached no loan included."""
+    history = None if follow_ups is None else FollowUpTable(follow_ups)
+    checked = check_records(policy, records_from(loans, history), as_of, default_as_of,
+                            history_in_sql=history_in_sql)
+    if history is not None:
+        checked.unmatched_follow_ups = history.unmatched()
+    return checked
 
 
 def run_checked(policy: Policy, plan: PolicySql, checked: CheckedInput, backend: Backend,
@@ -98,7 +108,8 @@ def _with_fallback(policy: Policy, checked: CheckedInput, tables: tuple[Any, Any
     per_loan = {index: evaluate(policy, snapshot, on)
                 for index, snapshot, on in checked.fallback}
     decisions, actions, findings = with_per_loan_rows(tables, per_loan)
-    return PortfolioResult(decisions, actions, findings, checked.rejects, per_loan)
+    return PortfolioResult(decisions, actions, findings, checked.rejects, per_loan,
+                           checked.unmatched_follow_ups)
 
 
 @contextmanager

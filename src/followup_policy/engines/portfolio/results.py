@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,10 @@ class PortfolioResult:
     findings: Any  # pyarrow.Table: __row, seq, rule, kind, fields, message
     rejects: list[Reject]
     per_loan: dict[int, Decision]  # records SQL could not hold exactly, by input position
+    unmatched_follow_ups: list[Reject] = field(default_factory=list)
+    """Rows of the follow-ups table that reached no loan (none unread, none lost): a
+    ``loan_id`` not in the loans table, no ``loan_id``, or a row that could not be read;
+    ``index`` is the row's position in the follow-ups table."""
 
     @property
     def rejects_table(self) -> Any:

@@ -26,7 +26,7 @@ from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
 
-__all__ = ["CheckedInput", "Reject", "check_records", "records_from"]
+__all__ = ["CheckedInput", "FollowUpTable", "Reject", "check_records", "records_from"]
 
 _INT64 = 2**63
 
@@ -51,22 +51,73 @@ class CheckedInput:
     rejects: list[Reject] = field(default_factory=list)
     fallback: list[tuple[int, Snapshot, date]] = field(default_factory=list)
     count: int = 0
+    unmatched_follow_ups: list[Reject] = field(default_factory=list)
+    """Rows of the follow-ups table that reached no loan (``index``: the row's position)."""
 
 
 def records_from(source: Any, follow_ups: Any = None) -> Iterator[Record | Unreadable]:
     """Numbered records from a path (Parquet, JSONL, CSV, JSON), an Arrow table, a pandas
     or polars DataFrame, or an iterable of mappings; ``follow_ups`` (long form: loan_id,
-    action, date, channel, outcome) is merged into each loan's history."""
-    history = _history(follow_ups) if follow_ups is not None else None
+    action, date, channel, outcome; or a :class:`FollowUpTable` of it) is merged into
+    each loan's history."""
+    history = (None if follow_ups is None else follow_ups
+               if isinstance(follow_ups, FollowUpTable) else FollowUpTable(follow_ups))
     for item in _raw_records(source):
         if history is not None and isinstance(item, Record) and isinstance(item.data, Mapping):
             key = loan_id_of(item.data)
-            entries = history.get(key) if key is not None else None
+            entries = history.entries(key) if key is not None else None
             if entries:
                 data = dict(item.data)
                 data["follow_ups"] = [*(data.get("follow_ups") or []), *entries]
                 item = Record(item.index, item.line, data)
         yield item
+
+
+class FollowUpTable:
+    """A long follow-ups table grouped by loan; it remembers which rows reached a loan,
+    so a row naming no loan of the book (or none at all) is reported, never dropped."""
+
+    def __init__(self, source: Any) -> None:
+        self._by_loan: dict[str, list[tuple[int, int | None, dict[str, Any]]]] = {}
+        self._problems: list[Reject] = []
+        self._used: set[str] = set()
+        for item in _raw_records(source):
+            if isinstance(item, Unreadable):
+                self._problems.append(Reject(item.index, item.line, None, None, item.message))
+                continue
+            if not isinstance(item.data, Mapping):
+                self._problems.append(Reject(item.index, item.line, None, None,
+                                             "expected a follow-up row with loan_id, action"
+                                             " and date"))
+                continue
+            entry = dict(item.data)
+            key = loan_id_of(entry)
+            entry.pop("loan_id", None)
+            if key is None:
+                self._problems.append(Reject(item.index, item.line, None, "loan_id",
+                                             "follow-up row without a loan_id"))
+                continue
+            self._by_loan.setdefault(key, []).append((item.index, item.line, entry))
+
+    def entries(self, loan_id: str) -> list[dict[str, Any]]:
+        """The entries naming ``loan_id``, in table order (marked as having reached it)."""
+        found = self._by_loan.get(loan_id)
+        if not found:
+            return []
+        self._used.add(loan_id)
+        return [entry for _, _, entry in found]
+
+    def unmatched(self) -> list[Reject]:
+        """The rows that reached no loan, in table order (call after reading the loans)."""
+        orphans = [Reject(index, line, key, "loan_id",
+                          f"follow-up row for loan '{key}', which is not in the loans table")
+                   for key, rows in self._by_loan.items() if key not in self._used
+                   for index, line, _ in rows]
+        return sorted([*self._problems, *orphans], key=_position)
+
+
+def _position(reject: Reject) -> int:
+    return reject.index
 
 
 def _raw_records(source: Any) -> Iterator[Record | Unreadable]:
@@ -99,18 +150,6 @@ def _rows(rows: Iterable[Any]) -> Iterator[Record]:
         if isinstance(row, Mapping):
             row = {k: v for k, v in row.items() if v is not None}
         yield Record(index, None, row)
-
-
-def _history(follow_ups: Any) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = {}
-    for item in _raw_records(follow_ups):
-        if isinstance(item, Record) and isinstance(item.data, Mapping):
-            entry = dict(item.data)
-            key = loan_id_of(entry)
-            entry.pop("loan_id", None)
-            if key is not None:
-                grouped.setdefault(key, []).append(entry)
-    return grouped
 
 
 def check_records(policy: Policy, records: Iterable[Record | Unreadable],

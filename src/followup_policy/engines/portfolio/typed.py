@@ -29,7 +29,7 @@ from ...snapshots import MAX_DATE, MAX_FOLLOW_UPS, MAX_TEXT_LENGTH, MIN_DATE
 from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
-from .tables import CheckedInput, check_records
+from .tables import CheckedInput, Reject, check_records
 
 __all__ = ["TypedSource", "check_typed", "typed_source"]
 
@@ -334,6 +334,8 @@ def check_typed(con: Any, policy: Policy, source: TypedSource, as_of: date | Non
     slow = _slow_records(con, source)
     checked = check_records(policy, slow, as_of, default_as_of)
     checked.count = count
+    if source.follow_ups is not None:
+        checked.unmatched_follow_ups = _unmatched(con, source.follow_ups)
     con.register("__fp_checked_loans", checked.loans)
     con.register("__fp_checked_follow_ups", checked.follow_ups)
     con.execute(
@@ -348,6 +350,20 @@ def check_typed(con: Any, policy: Policy, source: TypedSource, as_of: date | Non
         f" FROM {_ENTRIES} e SEMI JOIN {_FAST} USING (__row)"
         " UNION ALL BY NAME SELECT * FROM __fp_checked_follow_ups")
     return checked
+
+
+def _unmatched(con: Any, follow_ups: str) -> list[Reject]:
+    """Follow-up rows whose loan_id names no loan of the table, or none (as the record
+    path reports them: every row reaches a loan or is listed)."""
+    rows = con.execute(
+        f"SELECT f.__pos, CAST(f.{q('loan_id')} AS VARCHAR) FROM ({follow_ups}) f"
+        f" ANTI JOIN {_KEYS} k ON CAST(f.{q('loan_id')} AS VARCHAR) = k.__key"
+        " ORDER BY f.__pos").fetchall()
+    return [Reject(position, None, None, "loan_id", "follow-up row without a loan_id")
+            if key is None else
+            Reject(position, None, key, "loan_id",
+                   f"follow-up row for loan '{key}', which is not in the loans table")
+            for position, key in rows]
 
 
 def _slow_records(con: Any, source: TypedSource) -> Iterator[Record]:
