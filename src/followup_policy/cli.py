@@ -464,6 +464,15 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
 
     parquet_out = args.format == "parquet"
     try:
+        if _typed_table(args):  # a Parquet file as it is: its columns checked in SQL
+            from .engines.portfolio.command import typed_table_result, write_result
+
+            result = typed_table_result(policy, args.input, args.as_of)
+            if result is not None:
+                with _open_out(None if parquet_out else args.output, stdout) as out, \
+                        _open_out(args.rejects, stderr) as rejects:
+                    return write_result(result, None if parquet_out else out, args.output,
+                                        args.format, rejects, summary)
         with _open_in(args, stdin, policy) as records, \
                 _open_out(None if parquet_out else args.output, stdout) as out, \
                 _open_out(args.rejects, stderr) as rejects:
@@ -477,6 +486,14 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
         stderr.write(f"followup-policy: {exc}; evaluating per loan instead\n")
         args.engine = "per-loan"
         return _evaluate(args, stdout, stderr, stdin)
+
+
+def _typed_table(args: argparse.Namespace) -> bool:
+    """A Parquet file read as it is (no column mapping, no encoding to apply)."""
+    from .io.formats import guess_format
+
+    return (args.input not in (None, "-") and args.mapping is None
+            and (args.input_format or guess_format(args.input)) == "parquet")
 
 
 def _sql(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:

@@ -21,9 +21,11 @@ from ._require import MissingExtra, require
 from .conditions import Unsupported
 from .dialect import dialect_named
 from .plan import compile_policy_sql
+from .results import PortfolioResult
 from .tables import Reject
 
-__all__ = ["choose_engine", "evaluate_command", "sql_command", "write_arrow"]
+__all__ = ["choose_engine", "evaluate_command", "sql_command", "typed_table_result",
+           "write_arrow", "write_result"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -59,11 +61,31 @@ def evaluate_command(policy: Policy, records: Iterable[Record | Unreadable],
     from .tables import check_records
 
     plan = policy_sql(policy)
-    default_as_of = date.today() if as_of is None else None  # as the per-loan CLI does
-    checked = check_records(policy, records, as_of, default_as_of)
+    checked = check_records(policy, records, as_of, _default_as_of(as_of))
     result = run_checked(policy, plan, checked, "duckdb")
-    counts: dict[str, int] = {"records": checked.count, "decisions": 0, "rejected": 0,
-                              "actions": 0}
+    return write_result(result, out, output_name, out_format, rejects, summary)
+
+
+def typed_table_result(policy: Policy, path: str, as_of: date | None
+                       ) -> PortfolioResult | None:
+    """A Parquet file evaluated with its columns checked in SQL (no record-by-record
+    read), or None when its columns are not ones that check takes: then the command
+    reads it with the per-loan path's reader, so both engines see the same values."""
+    from .engine import evaluate_typed
+
+    return evaluate_typed(policy, path, as_of=as_of, default_as_of=_default_as_of(as_of))
+
+
+def _default_as_of(as_of: date | None) -> date | None:
+    """Today for a snapshot without ``as_of``, unless one was given: as the per-loan CLI."""
+    return date.today() if as_of is None else None
+
+
+def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str | None,
+                 out_format: str, rejects: IO[str],
+                 summary: Callable[[dict[str, int]], None]) -> int:
+    """Decisions (or the actions Parquet file) and rejects, in input order; the summary."""
+    counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
     if out_format == "parquet":
         write_arrow(result.actions.drop_columns(["__row"]), output_name or "actions.parquet")
     writer = make_writer(out, out_format) if out is not None else None  # type: ignore[arg-type]
@@ -82,6 +104,7 @@ def evaluate_command(policy: Policy, records: Iterable[Record | Unreadable],
             writer.write(item)
     if writer is not None:
         writer.close()
+    counts["records"] = counts["decisions"] + counts["rejected"]  # rows in = out, always
     summary(counts)
     return EXIT_REJECTED if counts["rejected"] else EXIT_OK
 

@@ -24,7 +24,8 @@ from .results import PortfolioResult, with_per_loan_rows
 from .tables import CheckedInput, FollowUpTable, check_records, records_from
 from .typed import check_typed, typed_source
 
-__all__ = ["Backend", "duckdb_session", "evaluate_portfolio", "policy_sql", "run_checked"]
+__all__ = ["Backend", "duckdb_session", "evaluate_portfolio", "evaluate_typed", "policy_sql",
+           "run_checked"]
 
 Backend = Literal["duckdb", "spark"]
 
@@ -77,6 +78,24 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
             checked = _checked_records(policy, loans, follow_ups, as_of, default_as_of)
             con.register("loans", checked.loans)
             con.register("follow_ups", checked.follow_ups)
+        tables = _run_statements(con, plan)
+    return _with_fallback(policy, checked, tables)
+
+
+def evaluate_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
+                   as_of: date | None = None, default_as_of: date | None = None,
+                   memory_limit: str | None = None,
+                   temp_directory: str | Path | None = None) -> PortfolioResult | None:
+    """:func:`evaluate_portfolio` on DuckDB for typed tables only; None, having evaluated
+    nothing, when the inputs are not typed tables the SQL check takes, so that a caller
+    with a reader of its own (the command line's) reads them record by record itself."""
+    plan = policy_sql(policy)
+    with duckdb_session(None, memory_limit, temp_directory) as con:
+        source = typed_source(con, loans, follow_ups, table_names=False)
+        checked = None if source is None else check_typed(con, policy, source, as_of,
+                                                          default_as_of)
+        if checked is None:
+            return None
         tables = _run_statements(con, plan)
     return _with_fallback(policy, checked, tables)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import SnapshotError
+from ...io.values import plain_value
 from ...policy import Policy
 from ...records import Record, Unreadable, guess_format, read_records
 from ...snapshots import FollowUp, Snapshot, loan_id_of
@@ -125,15 +126,23 @@ def _raw_records(source: Any) -> Iterator[Record | Unreadable]:
         path = Path(source)
         if path.suffix.lower() == ".parquet":
             pq = require("pyarrow.parquet")
-            yield from _rows(pq.read_table(path).to_pylist())
+            yield from _table_rows(pq.read_table(path).to_pylist())
             return
         with open(path, encoding="utf-8-sig", newline="") as stream:
             yield from read_records(stream, guess_format(path.name))
         return
-    yield from _rows(_pylist(source))
+    table = _pylist(source)
+    if table is not None:
+        yield from _table_rows(table)
+        return
+    for index, row in enumerate(source):  # snapshots as given, as Policy.evaluate takes them
+        if isinstance(row, Mapping):
+            row = {k: v for k, v in row.items() if v is not None}
+        yield Record(index, None, row)
 
 
-def _pylist(source: Any) -> Iterable[Any]:
+def _pylist(source: Any) -> list[Any] | None:
+    """The rows of an Arrow table or a polars/pandas DataFrame; None for anything else."""
     if hasattr(source, "to_pylist"):  # pyarrow.Table / RecordBatch
         return list(source.to_pylist())
     if hasattr(source, "to_arrow"):  # polars DataFrame
@@ -141,15 +150,16 @@ def _pylist(source: Any) -> Iterable[Any]:
     if hasattr(source, "to_dict") and hasattr(source, "columns"):  # pandas DataFrame
         pa = require("pyarrow")
         return list(pa.Table.from_pandas(source, preserve_index=False).to_pylist())
-    rows: Iterable[Any] = iter(source)
-    return rows
+    return None
 
 
-def _rows(rows: Iterable[Any]) -> Iterator[Record]:
+def _table_rows(rows: Iterable[Any]) -> Iterator[Record]:
+    """A table's rows as records, each cell read as the per-loan readers read a table's
+    (:func:`~followup_policy.io.plain_value`: a Parquet ``0.1300`` is ``0.13``, a
+    timestamp at midnight a date, a missing cell absent)."""
     for index, row in enumerate(rows):
-        if isinstance(row, Mapping):
-            row = {k: v for k, v in row.items() if v is not None}
-        yield Record(index, None, row)
+        plain = {k: value for k, v in row.items() if (value := plain_value(v)) is not None}
+        yield Record(index, None, plain)
 
 
 def check_records(policy: Policy, records: Iterable[Record | Unreadable],

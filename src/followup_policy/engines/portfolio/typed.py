@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ...io.values import plain_value
 from ...policy import Policy
 from ...records import Record
 from ...snapshots import MAX_DATE, MAX_FOLLOW_UPS, MAX_TEXT_LENGTH, MIN_DATE
@@ -278,9 +279,17 @@ def _field(checks: _Loans, name: str, spec: Any, kind: str | None, default: Any,
     target = _SQL_TYPES[spec.type]
     checks.columns.append(f"COALESCE(TRY_CAST({column} AS {target}), {fallback}) AS {column}")
     if spec.type == "decimal":
-        checks.columns.append(f"COALESCE(CAST({column} AS VARCHAR), {default_text})"
+        checks.columns.append(f"COALESCE({_shortest_text(column)}, {default_text})"
                               f" AS {text_column}")
     return True
+
+
+def _shortest_text(column: str) -> str:
+    """A decimal's text without trailing zeros (``0.1300`` -> ``0.13``, ``100.00`` ->
+    ``100``), as :func:`followup_policy.io.plain_value` reads a Parquet decimal."""
+    text = f"CAST({column} AS VARCHAR)"
+    return (f"regexp_replace(regexp_replace({text}, '(\\.[0-9]*?)0+$', '\\1'),"
+            f" '\\.$', '')")
 
 
 def _entry_checks(types: Mapping[str, str]) -> str | None:
@@ -380,15 +389,19 @@ def _slow_records(con: Any, source: TypedSource) -> Iterator[Record]:
                          " ORDER BY e.__row, e.__pos").to_pylist()
         for entry in entries:
             row = entry.pop("__row")
-            history.setdefault(row, []).append(
-                {k: v for k, v in entry.items() if v is not None})
+            history.setdefault(row, []).append(_plain(entry))
     for raw in rows:
         index = raw.pop("__row")
-        data = {k: v for k, v in raw.items() if v is not None}
+        data = _plain(raw)
         found = history.get(index)
         if found:
             data["follow_ups"] = found
         yield Record(index, None, data)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's cells as the record path reads them (:func:`~followup_policy.io.plain_value`)."""
+    return {k: plain for k, v in row.items() if (plain := plain_value(v)) is not None}
 
 
 def _arrow(con: Any, sql: str) -> Any:
