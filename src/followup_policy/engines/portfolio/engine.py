@@ -43,7 +43,8 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
                        connection: Any = None, memory_limit: str | None = None,
                        temp_directory: str | Path | None = None) -> PortfolioResult:
     """Evaluate every loan of ``loans`` (see :func:`.tables.records_from` for the forms
-    accepted) on ``as_of`` (default: each snapshot's own ``as_of``).
+    accepted; on Spark also a table/view name or a Spark DataFrame, see
+    :func:`.spark.spark_input`) on ``as_of`` (default: each snapshot's own ``as_of``).
 
     With ``connection`` (a DuckDB connection), ``loans`` and ``follow_ups`` may also be
     names of tables or views of its database; the SQL runs on a cursor of it, so its
@@ -60,8 +61,12 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
     """
     plan = policy_sql(policy, backend)  # refuse before reading any input
     if backend == "spark":
-        records = _checked_records(policy, loans, follow_ups, as_of, default_as_of,
-                                   history_in_sql=False)
+        from .spark import local_session, spark_input
+
+        spark = spark if spark is not None else local_session()
+        loans = spark_input(loans, spark)
+        follow_ups = spark_input(follow_ups, spark) if follow_ups is not None else None
+        records = _checked_records(policy, loans, follow_ups, as_of, default_as_of)
         return run_checked(policy, plan, records, backend, spark)
     with duckdb_session(connection, memory_limit, temp_directory) as con:
         source = typed_source(con, loans, follow_ups, table_names=connection is not None)
