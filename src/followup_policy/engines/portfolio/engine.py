@@ -106,11 +106,10 @@ def evaluate_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
 
 
 def _checked_records(policy: Policy, loans: Any, follow_ups: Any, as_of: date | None,
-                     default_as_of: date | None, history_in_sql: bool = True) -> CheckedInput:
+                     default_as_of: date | None) -> CheckedInput:
     """The record-by-record check, follow-up rows that reached no loan included."""
     history = None if follow_ups is None else FollowUpTable(follow_ups)
-    checked = check_records(policy, records_from(loans, history), as_of, default_as_of,
-                            history_in_sql=history_in_sql)
+    checked = check_records(policy, records_from(loans, history), as_of, default_as_of)
     if history is not None:
         checked.unmatched_follow_ups = history.unmatched()
     return checked

@@ -163,12 +163,8 @@ def _table_rows(rows: Iterable[Any]) -> Iterator[Record]:
 
 
 def check_records(policy: Policy, records: Iterable[Record | Unreadable],
-                  as_of: date | None, default_as_of: date | None = None,
-                  history_in_sql: bool = True) -> CheckedInput:
+                  as_of: date | None, default_as_of: date | None = None) -> CheckedInput:
     """Check every record with the policy's reader; build the SQL input tables.
-
-    ``history_in_sql=False`` leaves every loan with follow-up history to the interpreter
-    (the Spark path, until its plan for history is made small enough for a local driver).
 
     ``as_of`` overrides every snapshot's own date; ``default_as_of`` is used only for a
     snapshot without one (the command line passes today, as the per-loan path does).
@@ -200,8 +196,7 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
             checked.rejects.append(Reject(item.index, item.line, loan, exc.field, str(exc)))
             continue
         values = snapshot.values
-        if (not history_in_sql and snapshot.follow_ups) or not all(
-                _fits(values[n]) for n in names):
+        if not all(_fits(values[n]) for n in names):
             checked.fallback.append((item.index, snapshot, on))
             continue
         columns["__row"].append(item.index)
