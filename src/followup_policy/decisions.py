@@ -26,6 +26,7 @@ from . import decision_schema as mirror
 from .decision_schema import ActionSource, ActionStatus, FrozenModel
 
 __all__ = [
+    "ACTION_ORDER",
     "Action",
     "ActionSource",
     "ActionStatus",
@@ -236,6 +237,11 @@ def _texts(reasons: Reasons) -> tuple[str, ...]:
         return reasons
     recipe: Callable[..., tuple[str, ...]] = reasons[0]
     return recipe(*reasons[1:])
+
+
+ACTION_ORDER: Callable[[Action], tuple[date, str]] = itemgetter(
+    Action._fields.index("deadline"), Action._fields.index("id"))
+"""The order of a decision's actions: by deadline, then id (a sort key read in C)."""
 
 
 class Finding(_Value):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from .decisions import Action, ActionStatus, ChecklistEntry, Decision, Finding
+from .decisions import ACTION_ORDER, Action, ActionStatus, ChecklistEntry, Decision, Finding
 from .durations import Duration
 from .errors import SnapshotError
 from .expressions import Condition
@@ -92,7 +92,7 @@ def evaluate_with_notes(policy: Policy, snapshot: Snapshot, as_of: date | None,
                               f"tier {tier} has no recurring follow-up"))
     for rule in parts.rules:
         actions.extend(_rule_actions(rule, values, on, history, findings, notes))
-    actions.sort(key=_action_order)
+    actions.sort(key=ACTION_ORDER)
     decision = Decision(
         loan_id=snapshot.loan_id,
         as_of=on,
@@ -243,10 +243,6 @@ def _ordinal(number: int) -> str:
     suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
         number % 10, "th")
     return f"{number}{suffix}"
-
-
-def _action_order(action: Action) -> tuple[date, str]:
-    return (action.deadline, action.id)
 
 
 def status_on(as_of: date, due: date, deadline: date, lead: Duration) -> ActionStatus | None:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ... import evaluation, snapshots
-from ...decisions import Action, Decision, Finding
+from ...decisions import ACTION_ORDER, Action, Decision, Finding
 from ...durations import Duration, add_months
 from ...expressions import Condition
 from ...expressions._ast import Param, walk
@@ -104,7 +104,7 @@ class _ModuleWriter:
             ("_unknown", evaluation._record_unknown),
             ("_missing_anchor", evaluation._missing_anchor),
             ("_read", policy._reader.read), ("_follow_ups", snapshots._follow_ups),
-            ("_iso_date", _iso_date), ("_order", evaluation._action_order),
+            ("_iso_date", _iso_date), ("_order", ACTION_ORDER),
             ("_History", evaluation.History), ("_node_followup", evaluation.node_followup),
             ("_rule_followup", evaluation.rule_followup),
             ("_frequency_followup", evaluation.frequency_followup),
@@ -288,7 +288,7 @@ class _ModuleWriter:
             out("actions.sort(key=_order)")
             out(f"return _Decision(loan_id, on, tier, {self.const(self.policy.id)},"
                 f" {self.const(self.policy.version)}, {self.const(self.policy.digest)},"
-                " tuple(actions), tuple(dict.fromkeys(findings)))")
+                " tuple(actions), tuple(dict.fromkeys(findings)) if findings else ())")
 
     def all_conditions(self) -> Iterator[Condition]:
         parts = self.parts

@@ -11,10 +11,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from ...decisions import Action, ChecklistEntry, Decision, Finding, RecordError
+from ...decisions import ACTION_ORDER, Action, ChecklistEntry, Decision, Finding, RecordError
 from .tables import Reject
 
 __all__ = ["PortfolioResult", "with_per_loan_rows"]
@@ -164,7 +163,7 @@ def _spans(rows: list[int]) -> dict[int, range]:
 def _decision(d: dict[str, list[Any]], i: int, a: dict[str, list[Any]], action_rows: Any,
               f: dict[str, list[Any]], finding_rows: Any,
               entries: dict[tuple[str, str], ChecklistEntry]) -> Decision:
-    actions = sorted((_action(a, j, entries) for j in action_rows), key=_action_order)
+    actions = sorted((_action(a, j, entries) for j in action_rows), key=ACTION_ORDER)
     decision: Decision = Decision(
         loan_id=d["loan_id"][i], as_of=d["as_of"][i], tier=d["tier"][i],
         policy_id=d["policy_id"][i], policy_version=d["policy_version"][i],
@@ -174,10 +173,6 @@ def _decision(d: dict[str, list[Any]], i: int, a: dict[str, list[Any]], action_r
                        for j in finding_rows),
     )
     return decision
-
-
-def _action_order(action: Action) -> tuple[date, str]:
-    return (action.deadline, action.id)
 
 
 def _entry(item: dict[str, str], entries: dict[tuple[str, str], ChecklistEntry]
