@@ -220,16 +220,13 @@ class Action(_Value):
                 "due_date": due_date.isoformat(), "deadline": deadline.isoformat(),
                 "channel": channel, "severity": severity, "category": category,
                 "reference": reference, "checklist_id": checklist_id,
-                "checklist": [{"id": item[0], "text": item[1]} for item in checklist],
+                "checklist": [item._json() for item in checklist],
                 "reasons": list(_texts(reasons)), "attempts": attempts,
                 "last_attempt": None if last_attempt is None else last_attempt.isoformat()}
 
     def _values(self) -> tuple[Any, ...]:
         values = tuple(self)
-        given = values[13]
-        if not given or given[0].__class__ is str:
-            return values
-        return (*values[:13], _texts(given), *values[14:])
+        return (*values[:13], self.reasons, *values[14:])
 
 
 def _texts(reasons: Reasons) -> tuple[str, ...]:

@@ -27,7 +27,8 @@ from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
 
-__all__ = ["CheckedInput", "FollowUpTable", "Reject", "check_records", "records_from"]
+__all__ = ["CheckedInput", "FollowUpTable", "Reject", "check_records", "plain_row",
+           "records_from"]
 
 _INT64 = 2**63
 
@@ -154,12 +155,16 @@ def _pylist(source: Any) -> list[Any] | None:
 
 
 def _table_rows(rows: Iterable[Any]) -> Iterator[Record]:
-    """A table's rows as records, each cell read as the per-loan readers read a table's
+    """A table's rows as records (see :func:`plain_row`)."""
+    for index, row in enumerate(rows):
+        yield Record(index, None, plain_row(row))
+
+
+def plain_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A table row's cells as the per-loan readers read a table's
     (:func:`~followup_policy.io.plain_value`: a Parquet ``0.1300`` is ``0.13``, a
     timestamp at midnight a date, a missing cell absent)."""
-    for index, row in enumerate(rows):
-        plain = {k: value for k, v in row.items() if (value := plain_value(v)) is not None}
-        yield Record(index, None, plain)
+    return {k: value for k, v in row.items() if (value := plain_value(v)) is not None}
 
 
 def check_records(policy: Policy, records: Iterable[Record | Unreadable],

@@ -23,14 +23,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ...io.values import plain_value
 from ...policy import Policy
 from ...records import Record
 from ...snapshots import MAX_DATE, MAX_FOLLOW_UPS, MAX_TEXT_LENGTH, MIN_DATE
 from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
-from .tables import CheckedInput, Reject, check_records
+from .tables import CheckedInput, Reject, check_records, plain_row
 
 __all__ = ["TypedSource", "check_typed", "typed_source"]
 
@@ -389,19 +388,14 @@ def _slow_records(con: Any, source: TypedSource) -> Iterator[Record]:
                          " ORDER BY e.__row, e.__pos").to_pylist()
         for entry in entries:
             row = entry.pop("__row")
-            history.setdefault(row, []).append(_plain(entry))
+            history.setdefault(row, []).append(plain_row(entry))
     for raw in rows:
         index = raw.pop("__row")
-        data = _plain(raw)
+        data = plain_row(raw)
         found = history.get(index)
         if found:
             data["follow_ups"] = found
         yield Record(index, None, data)
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """A row's cells as the record path reads them (:func:`~followup_policy.io.plain_value`)."""
-    return {k: plain for k, v in row.items() if (plain := plain_value(v)) is not None}
 
 
 def _arrow(con: Any, sql: str) -> Any:
