@@ -464,6 +464,14 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
 
     parquet_out = args.format == "parquet"
     try:
+        if _typed_table(args) and parquet_out:  # the actions file written by DuckDB
+            from .engines.portfolio.command import export_command
+
+            with _open_out(args.rejects, stderr) as rejects:
+                code = export_command(policy, args.input, args.output, args.as_of, rejects,
+                                      summary)
+            if code is not None:
+                return code
         if _typed_table(args):  # a Parquet file as it is: its columns checked in SQL
             from .engines.portfolio.command import typed_table_result, write_result
 

@@ -24,6 +24,7 @@ from .snapshots import MAX_DATE, MIN_DATE, SnapshotReader, check_as_of
 
 if TYPE_CHECKING:
     from .engines.generated import GeneratedEngine
+    from .engines.portfolio.export import PortfolioExport
     from .engines.portfolio.results import PortfolioResult
     from .explain import Explanation
     from .loading import YNode
@@ -389,6 +390,20 @@ class Policy:
                                   backend="spark" if backend == "spark" else "duckdb",
                                   spark=spark, connection=connection,
                                   memory_limit=memory_limit, temp_directory=temp_directory)
+
+    def export_portfolio(self, loans: Any, follow_ups: Any = None, *,
+                         actions: str | Path | None = None,
+                         decisions: str | Path | None = None,
+                         findings: str | Path | None = None, as_of: date | None = None,
+                         connection: Any = None, memory_limit: str | None = None,
+                         temp_directory: str | Path | None = None) -> PortfolioExport:
+        """:meth:`evaluate_portfolio` on DuckDB with the tables written straight to files
+        (Parquet, CSV or JSONL by name), never held in Python memory: see docs/portfolio.md."""
+        from .engines.portfolio.export import export_portfolio
+
+        return export_portfolio(self, loans, follow_ups, actions=actions, decisions=decisions,
+                                findings=findings, as_of=as_of, connection=connection,
+                                memory_limit=memory_limit, temp_directory=temp_directory)
 
     def evaluate_many(
         self, snapshots: Iterable[Any], as_of: date | str | None = None, *,

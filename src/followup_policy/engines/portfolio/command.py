@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from ...atomic import atomic_path, atomic_text
 from ...output import make_writer
 from ...policy import Policy
 from ...records import Record, Unreadable
@@ -24,8 +23,8 @@ from .plan import compile_policy_sql
 from .results import PortfolioResult
 from .tables import Reject
 
-__all__ = ["choose_engine", "evaluate_command", "sql_command", "typed_table_result",
-           "write_arrow", "write_result"]
+__all__ = ["choose_engine", "evaluate_command", "export_command", "sql_command",
+           "typed_table_result", "write_arrow", "write_result"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -92,9 +91,7 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
     for item in result.items():
         if isinstance(item, Reject):
             counts["rejected"] += 1
-            entry = {"index": item.index, "line": item.line, "loan_id": item.loan_id,
-                     "field": item.field, "error": item.error}
-            rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            _write_reject(rejects, item)
             continue
         counts["decisions"] += 1
         counts["actions"] += len(item.actions)
@@ -110,18 +107,50 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
 
 
 def write_arrow(table: Any, path: str | Path) -> None:
-    """An Arrow table to Parquet, CSV or JSONL, chosen by the file name."""
-    name = str(path).lower()
-    if name.endswith(".csv"):
-        with atomic_path(path) as temporary:
-            require("pyarrow.csv").write_csv(table, str(temporary))
-    elif name.endswith((".jsonl", ".json")):
-        with atomic_text(path) as handle:
-            for row in table.to_pylist():
-                handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    else:
-        with atomic_path(path) as temporary:
-            require("pyarrow.parquet").write_table(table, str(temporary))
+    """An Arrow table to Parquet, CSV or JSONL, chosen by the file name, written by
+    DuckDB as :func:`.export.export_portfolio` writes its files (lists as JSON in CSV)."""
+    from .engine import duckdb_session
+    from .export import copy_table
+
+    with duckdb_session() as con:
+        con.register("__table", table)
+        csv = str(path).lower().endswith(".csv")
+        columns = ", ".join(
+            f"CAST(to_json({_quote(name)}) AS VARCHAR) AS {_quote(name)}"
+            if csv and _is_list(kind) else _quote(name)
+            for name, kind in zip(table.column_names, table.schema.types, strict=True))
+        copy_table(con, f"SELECT {columns} FROM __table", path)
+
+
+def _is_list(kind: Any) -> bool:
+    return str(kind).startswith(("list<", "large_list<"))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def export_command(policy: Policy, path: str, output_name: str | None, as_of: date | None,
+                   rejects: IO[str], summary: Callable[[dict[str, int]], None]) -> int | None:
+    """``evaluate -f parquet`` of a typed Parquet file: the actions table copied to its
+    file by DuckDB, never held in Python memory; None when the file's columns are not ones
+    the SQL check takes (the caller then reads it record by record)."""
+    from .export import export_typed
+
+    done = export_typed(policy, path, actions=output_name or "actions.parquet", as_of=as_of,
+                        default_as_of=_default_as_of(as_of))
+    if done is None:
+        return None
+    for item in done.rejects:
+        _write_reject(rejects, item)
+    summary(done.counts)
+    return EXIT_REJECTED if done.counts["rejected"] else EXIT_OK
+
+
+def _write_reject(rejects: IO[str], item: Reject) -> None:
+    entry = {"index": item.index, "line": item.line, "loan_id": item.loan_id,
+             "field": item.field, "error": item.error}
+    rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 def sql_command(policy: Policy, dialect: str, stdout: IO[str], stderr: IO[str]) -> int:

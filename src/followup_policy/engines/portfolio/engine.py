@@ -69,22 +69,32 @@ def evaluate_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
         records = _checked_records(policy, loans, follow_ups, as_of, default_as_of)
         return run_checked(policy, plan, records, backend, spark)
     with duckdb_session(connection, memory_limit, temp_directory) as con:
-        source = typed_source(con, loans, follow_ups, table_names=connection is not None)
-        checked = None
-        if source is not None:
-            checked = check_typed(con, policy, source, as_of, default_as_of)
-        if checked is None:
-            if source is not None and connection is not None:  # table names: read them here
-                loans = _arrow(con, f"SELECT * EXCLUDE (__row) FROM ({source.loans}) s"
-                               " ORDER BY __row")
-                if source.follow_ups is not None:
-                    follow_ups = _arrow(con, f"SELECT * EXCLUDE (__pos) FROM"
-                                        f" ({source.follow_ups}) s ORDER BY __pos")
-            checked = _checked_records(policy, loans, follow_ups, as_of, default_as_of)
-            con.register("loans", checked.loans)
-            con.register("follow_ups", checked.follow_ups)
+        checked = check_on_duckdb(con, policy, loans, follow_ups, as_of, default_as_of,
+                                  table_names=connection is not None)
         tables = _run_statements(con, plan)
     return _with_fallback(policy, checked, tables)
+
+
+def check_on_duckdb(con: Any, policy: Policy, loans: Any, follow_ups: Any,
+                    as_of: date | None, default_as_of: date | None, *,
+                    table_names: bool) -> CheckedInput:
+    """The inputs checked and registered as the ``loans`` and ``follow_ups`` the plan
+    reads: typed tables in SQL, anything else record by record."""
+    source = typed_source(con, loans, follow_ups, table_names=table_names)
+    checked = None
+    if source is not None:
+        checked = check_typed(con, policy, source, as_of, default_as_of)
+    if checked is None:
+        if source is not None and table_names:  # table names: read them here
+            loans = _arrow(con, f"SELECT * EXCLUDE (__row) FROM ({source.loans}) s"
+                           " ORDER BY __row")
+            if source.follow_ups is not None:
+                follow_ups = _arrow(con, f"SELECT * EXCLUDE (__pos) FROM"
+                                    f" ({source.follow_ups}) s ORDER BY __pos")
+        checked = _checked_records(policy, loans, follow_ups, as_of, default_as_of)
+        con.register("loans", checked.loans)
+        con.register("follow_ups", checked.follow_ups)
+    return checked
 
 
 def evaluate_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
@@ -168,22 +178,33 @@ def _run_duckdb(plan: PolicySql, checked: CheckedInput) -> tuple[Any, Any, Any]:
 
 
 def _run_statements(con: Any, plan: PolicySql) -> tuple[Any, Any, Any]:
-    duckdb = require("duckdb")
-    try:
-        for statement in plan.statements:
-            if statement.name in MATERIALIZED:
-                con.execute(f"CREATE TEMPORARY TABLE {statement.name} AS {statement.sql}")
-            else:
-                con.execute(f"CREATE TEMPORARY VIEW {statement.name} AS {statement.sql}")
+    with decimal_overflow_unsupported():
+        create_statements(con, plan)
         actions = _arrow(con, "SELECT * FROM actions ORDER BY __row, deadline, id")
         findings = _arrow(con, FINDINGS_ORDERED)
         decisions = _arrow(con, "SELECT * FROM decisions ORDER BY __row")
+    return decisions, actions, findings
+
+
+def create_statements(con: Any, plan: PolicySql) -> None:
+    """The plan's statements on ``con``: tables for those read twice, views otherwise."""
+    for statement in plan.statements:
+        if statement.name in MATERIALIZED:
+            con.execute(f"CREATE TEMPORARY TABLE {statement.name} AS {statement.sql}")
+        else:
+            con.execute(f"CREATE TEMPORARY VIEW {statement.name} AS {statement.sql}")
+
+
+@contextmanager
+def decimal_overflow_unsupported() -> Iterator[None]:
+    """DECIMAL(38) arithmetic the interpreter's decimals hold exactly: a result from SQL
+    would be wrong or missing, so this policy and data go per loan."""
+    duckdb = require("duckdb")
+    try:
+        yield
     except duckdb.OutOfRangeException as exc:
-        # DECIMAL(38) arithmetic the interpreter's decimals hold exactly: a result
-        # from SQL would be wrong or missing, so this policy and data go per loan
         raise Unsupported("a condition's decimal arithmetic does not fit DuckDB's"
                           f" 38-digit decimals on this data ({_first_line(exc)})") from None
-    return decisions, actions, findings
 
 
 def _first_line(exc: BaseException) -> str:

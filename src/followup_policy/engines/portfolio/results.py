@@ -16,7 +16,7 @@ from typing import Any
 from ...decisions import ACTION_ORDER, Action, ChecklistEntry, Decision, Finding, RecordError
 from .tables import Reject
 
-__all__ = ["PortfolioResult", "with_per_loan_rows"]
+__all__ = ["PortfolioResult", "per_loan_tables", "table_schemas", "with_per_loan_rows"]
 
 @dataclass
 class PortfolioResult:
@@ -86,13 +86,55 @@ def with_per_loan_rows(tables: tuple[Any, Any, Any],
 
     Every table then holds every evaluated loan, whichever engine computed it.
     """
+    decisions, actions, findings = tables
+    if not per_loan:
+        return decisions, actions, findings
+    extra = per_loan_tables(per_loan)
+    schemas = table_schemas()
+
+    def merged(name: str, table: Any, rows: Any, order: list[str]) -> Any:
+        from ._require import require
+
+        schema = schemas[name]
+        both = require("pyarrow").concat_tables([table.select(schema.names).cast(schema), rows])
+        return both.sort_by([(c, "ascending") for c in order])
+
+    return (merged("decisions", decisions, extra[0], ["__row"]),
+            merged("actions", actions, extra[1], ["__row", "deadline", "id"]),
+            merged("findings", findings, extra[2], ["__row", "seq"]))
+
+
+def table_schemas() -> dict[str, Any]:
+    """The Arrow schema of each result table: explicit, because a column that is NULL in
+    every SQL branch (no checklist anywhere, say) has no type of its own."""
+    from ._require import require
+
+    pa = require("pyarrow")
+    text, day = pa.string(), pa.date32()
+    item = pa.struct([("id", text), ("text", text)])
+    return {
+        "actions": pa.schema([
+            ("__row", pa.int64()), ("loan_id", text), ("task_key", text), ("id", text),
+            ("source", text), ("kind", text), ("title", text), ("status", text),
+            ("due_date", day), ("deadline", day), ("channel", text), ("severity", text),
+            ("category", text), ("reference", text), ("checklist_id", text),
+            ("checklist", pa.list_(item)), ("reasons", pa.list_(text)),
+            ("attempts", pa.int64()), ("last_attempt", day)]),
+        "findings": pa.schema([
+            ("__row", pa.int64()), ("seq", pa.int32()), ("rule", text), ("kind", text),
+            ("fields", pa.list_(text)), ("message", text)]),
+        "decisions": pa.schema([
+            ("__row", pa.int64()), ("loan_id", text), ("as_of", day), ("tier", text),
+            ("policy_id", text), ("policy_version", text), ("policy_digest", text)]),
+    }
+
+
+def per_loan_tables(per_loan: dict[int, Decision]) -> tuple[Any, Any, Any]:
+    """The decisions, actions and findings tables of loans the interpreter evaluated."""
     from ...tasks import task_key
     from ._require import require
 
     pa = require("pyarrow")
-    decisions, actions, findings = tables
-    if not per_loan:
-        return decisions, actions, findings
     extra_decisions: list[dict[str, Any]] = []
     extra_actions: list[dict[str, Any]] = []
     extra_findings: list[dict[str, Any]] = []
@@ -114,35 +156,11 @@ def with_per_loan_rows(tables: tuple[Any, Any, Any],
                 "last_attempt": a.last_attempt})
         extra_findings.extend({"__row": row, "seq": seq, "rule": f.rule, "kind": f.kind,
                                "fields": list(f.fields), "message": f.message}
-                              for seq, f in enumerate(d.findings))
-
-    text, day = pa.string(), pa.date32()
-    item = pa.struct([("id", text), ("text", text)])
-    schemas = {  # explicit: a column that is NULL in every SQL branch has no type of its own
-        "actions": pa.schema([
-            ("__row", pa.int64()), ("loan_id", text), ("task_key", text), ("id", text),
-            ("source", text), ("kind", text), ("title", text), ("status", text),
-            ("due_date", day), ("deadline", day), ("channel", text), ("severity", text),
-            ("category", text), ("reference", text), ("checklist_id", text),
-            ("checklist", pa.list_(item)), ("reasons", pa.list_(text)),
-            ("attempts", pa.int64()), ("last_attempt", day)]),
-        "findings": pa.schema([
-            ("__row", pa.int64()), ("seq", pa.int32()), ("rule", text), ("kind", text),
-            ("fields", pa.list_(text)), ("message", text)]),
-        "decisions": pa.schema([
-            ("__row", pa.int64()), ("loan_id", text), ("as_of", day), ("tier", text),
-            ("policy_id", text), ("policy_version", text), ("policy_digest", text)]),
-    }
-
-    def merged(name: str, table: Any, rows: list[dict[str, Any]], order: list[str]) -> Any:
-        schema = schemas[name]
-        extra = pa.Table.from_pylist(rows, schema=schema)
-        both = pa.concat_tables([table.select(schema.names).cast(schema), extra])
-        return both.sort_by([(c, "ascending") for c in order])
-
-    return (merged("decisions", decisions, extra_decisions, ["__row"]),
-            merged("actions", actions, extra_actions, ["__row", "deadline", "id"]),
-            merged("findings", findings, extra_findings, ["__row", "seq"]))
+                              for seq, f in enumerate(d.findings, start=1))
+    schemas = table_schemas()
+    return (pa.Table.from_pylist(extra_decisions, schema=schemas["decisions"]),
+            pa.Table.from_pylist(extra_actions, schema=schemas["actions"]),
+            pa.Table.from_pylist(extra_findings, schema=schemas["findings"]))
 
 
 def _columns(table: Any) -> dict[str, list[Any]]:

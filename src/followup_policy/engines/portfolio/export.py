@@ -1,0 +1,199 @@
+"""A portfolio's result tables written to files by DuckDB, never held in Python memory.
+
+:func:`~.engine.evaluate_portfolio` returns the tables as Arrow, in Python memory: fine
+for a branch, not for a book whose actions outgrow RAM. :func:`export_portfolio` runs
+the same statements and has DuckDB ``COPY`` each table straight to a file, in the same
+order as the in-memory tables; DuckDB streams the copy and spills its sorts to disk, so
+a run stays within ``memory_limit``. Only the rejects and the few loans the interpreter
+evaluates (see :mod:`.tables`) pass through Python.
+
+The file format follows the name: ``.parquet``, ``.csv`` (lists and the checklist as JSON
+text, so a cell never splits), ``.jsonl``/``.json`` (one object per line). Each file is
+written beside its target and renamed into place when whole (:mod:`followup_policy.atomic`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ...atomic import atomic_path
+from ...evaluation import evaluate
+from ...policy import Policy
+from .engine import (
+    check_on_duckdb,
+    create_statements,
+    decimal_overflow_unsupported,
+    duckdb_session,
+    policy_sql,
+)
+from .plan import FINDINGS_ORDERED
+from .results import per_loan_tables
+from .tables import Reject
+from .typed import check_typed, typed_source
+
+__all__ = ["ACTION_COLUMNS", "PortfolioExport", "copy_table", "export_portfolio",
+           "export_typed"]
+
+ACTION_COLUMNS = (
+    "loan_id", "task_key", "id", "source", "kind", "title", "status", "due_date", "deadline",
+    "channel", "severity", "category", "reference", "checklist_id",
+    ("CAST(checklist AS STRUCT(id VARCHAR, text VARCHAR)[])", "checklist"),
+    ("CAST(reasons AS VARCHAR[])", "reasons"), ("CAST(attempts AS BIGINT)", "attempts"),
+    "last_attempt")
+"""The actions file's columns: every Action field and the task key, typed the same
+whatever the policy (a policy without checklists still writes a list column)."""
+
+_DECISION_COLUMNS = ("loan_id", "as_of", "tier", "policy_id", "policy_version",
+                     "policy_digest")
+_FINDING_COLUMNS = (("d.loan_id", "loan_id"), ("CAST(f.seq AS INTEGER)", "seq"),
+                    ("f.rule", "rule"), ("f.kind", "kind"),
+                    ("CAST(f.fields AS VARCHAR[])", "fields"), ("f.message", "message"))
+_LISTS = frozenset({"checklist", "reasons", "fields"})
+"""List columns, written as JSON text in CSV so that a cell never splits."""
+
+Column = str | tuple[str, str]
+
+
+@dataclass(frozen=True)
+class PortfolioExport:
+    """What an export wrote: the counts of a run summary and what was not evaluated."""
+
+    counts: dict[str, int]
+    """``records`` (= ``decisions`` + ``rejected``), ``decisions``, ``rejected``,
+    ``actions`` and the actions per status (``overdue``, ``due``, ``upcoming``)."""
+    rejects: list[Reject]
+    files: dict[str, Path]
+    unmatched_follow_ups: list[Reject] = field(default_factory=list)
+
+
+def export_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
+                     actions: str | Path | None = None, decisions: str | Path | None = None,
+                     findings: str | Path | None = None, as_of: date | None = None,
+                     default_as_of: date | None = None, connection: Any = None,
+                     memory_limit: str | None = None,
+                     temp_directory: str | Path | None = None) -> PortfolioExport:
+    """Evaluate a portfolio on DuckDB and write the tables asked for to files.
+
+    Inputs and options as :func:`~.engine.evaluate_portfolio`. ``actions``: one row per
+    loan and required action (every ``Action`` field, ``task_key``); ``decisions``: one
+    row per evaluated loan; ``findings``: one row per finding, with its ``loan_id``.
+    Rows are in input order (actions by deadline within a loan), as in memory.
+    """
+    done = _export(policy, loans, follow_ups, _targets(actions, decisions, findings), as_of,
+                   default_as_of, connection, memory_limit, temp_directory, typed_only=False)
+    assert done is not None
+    return done
+
+
+def export_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
+                 actions: str | Path | None = None, decisions: str | Path | None = None,
+                 findings: str | Path | None = None, as_of: date | None = None,
+                 default_as_of: date | None = None, memory_limit: str | None = None,
+                 temp_directory: str | Path | None = None) -> PortfolioExport | None:
+    """:func:`export_portfolio` for typed tables only; None, having written nothing, when
+    the inputs are not ones the SQL check takes (see :func:`.engine.evaluate_typed`)."""
+    return _export(policy, loans, follow_ups, _targets(actions, decisions, findings), as_of,
+                   default_as_of, None, memory_limit, temp_directory, typed_only=True)
+
+
+def _targets(actions: str | Path | None, decisions: str | Path | None,
+             findings: str | Path | None) -> dict[str, Path]:
+    targets = {name: Path(path) for name, path in
+               (("actions", actions), ("decisions", decisions), ("findings", findings))
+               if path is not None}
+    if not targets:
+        raise ValueError("export_portfolio needs at least one of actions=, decisions=,"
+                         " findings= (a file path)")
+    return targets
+
+
+def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Path],
+            as_of: date | None, default_as_of: date | None, connection: Any,
+            memory_limit: str | None, temp_directory: str | Path | None, *,
+            typed_only: bool) -> PortfolioExport | None:
+    plan = policy_sql(policy)  # refuse before reading any input
+    with duckdb_session(connection, memory_limit, temp_directory) as con:
+        if typed_only:
+            source = typed_source(con, loans, follow_ups, table_names=False)
+            checked = None if source is None else check_typed(con, policy, source, as_of,
+                                                              default_as_of)
+            if checked is None:
+                return None
+        else:
+            checked = check_on_duckdb(con, policy, loans, follow_ups, as_of, default_as_of,
+                                      table_names=connection is not None)
+        per_loan = {index: evaluate(policy, snapshot, on)
+                    for index, snapshot, on in checked.fallback}
+        for name, table in zip(("decisions", "actions", "findings"),
+                               per_loan_tables(per_loan), strict=True):
+            con.register(f"__per_loan_{name}", table)
+        with decimal_overflow_unsupported():
+            create_statements(con, plan)
+            counts = _counts(con)
+            for name, path in targets.items():
+                copy_table(con, _ordered(name, _is_csv(path)), path)
+    counts["rejected"] = len(checked.rejects)
+    counts["records"] = counts["decisions"] + counts["rejected"]
+    return PortfolioExport(counts, checked.rejects, targets, checked.unmatched_follow_ups)
+
+
+def _ordered(name: str, csv: bool) -> str:
+    """The query of one output file: SQL rows and the interpreter's, in input order."""
+    if name == "actions":
+        return (f"SELECT {_select(ACTION_COLUMNS, csv)} FROM (SELECT * FROM actions"
+                " UNION ALL BY NAME SELECT * FROM __per_loan_actions) a"
+                " ORDER BY __row, deadline, id")
+    if name == "decisions":
+        return (f"SELECT {_select(_DECISION_COLUMNS, csv)} FROM (SELECT * FROM decisions"
+                " UNION ALL BY NAME SELECT * FROM __per_loan_decisions) d ORDER BY __row")
+    return (f"SELECT {_select(_FINDING_COLUMNS, csv)} FROM (SELECT * FROM"
+            f" ({FINDINGS_ORDERED}) s UNION ALL BY NAME SELECT * FROM __per_loan_findings) f"
+            " JOIN (SELECT __row, loan_id FROM decisions UNION ALL"
+            " SELECT __row, loan_id FROM __per_loan_decisions) d"
+            " ON f.__row = d.__row ORDER BY f.__row, f.seq")
+
+
+def _select(columns: tuple[Column, ...], csv: bool) -> str:
+    shown = []
+    for column in columns:
+        expr, name = (column, column) if isinstance(column, str) else column
+        if csv and name in _LISTS:
+            expr = f"CAST(to_json({expr}) AS VARCHAR)"
+        shown.append(expr if expr == name else f"{expr} AS {name}")
+    return ", ".join(shown)
+
+
+def _is_csv(path: str | Path) -> bool:
+    return str(path).lower().endswith(".csv")
+
+
+def _counts(con: Any) -> dict[str, int]:
+    counts: dict[str, int] = {"actions": 0}
+    statuses = con.execute(
+        "SELECT status, count(*) FROM (SELECT status FROM actions UNION ALL"
+        " SELECT status FROM __per_loan_actions) a GROUP BY status ORDER BY status").fetchall()
+    for status, number in statuses:
+        counts[status] = int(number)
+        counts["actions"] += int(number)
+    counts["decisions"] = int(con.execute(
+        "SELECT (SELECT count(*) FROM decisions)"
+        " + (SELECT count(*) FROM __per_loan_decisions)").fetchall()[0][0])
+    return counts
+
+
+def copy_table(con: Any, query: str, path: str | Path) -> None:
+    """``query``'s rows to ``path`` by DuckDB ``COPY``, in the format its name says
+    (``query`` writes list columns as JSON text for a ``.csv`` name)."""
+    name = str(path).lower()
+    if _is_csv(path):
+        options = "FORMAT csv, HEADER"
+    elif name.endswith((".jsonl", ".json")):
+        options = "FORMAT json"
+    else:
+        options = "FORMAT parquet"
+    with atomic_path(path) as temporary:
+        target = str(temporary).replace("'", "''")
+        con.execute(f"COPY ({query}) TO '{target}' ({options})")
