@@ -102,9 +102,12 @@ def test_the_actions_table_as_csv_from_the_command(book: Path, tmp_path: Path) -
     """``-f parquet -o actions.csv`` once stopped on the list columns (pyarrow's CSV
     writer refuses lists); now they are JSON text."""
     target = tmp_path / "actions.csv"
-    code, _, err = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28",
+    code, _, err = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--summary",
                         "--engine", "portfolio", str(book), "-f", "parquet", "-o", str(target))
     assert code == 1, err
+    _, _, per_loan = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28",
+                          "--summary", "--engine", "per-loan", str(book), "-o", "/dev/null")
+    assert err == per_loan  # the same rejects and the same counts
     with open(target, encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert rows and all(json.loads(row["reasons"]) for row in rows)

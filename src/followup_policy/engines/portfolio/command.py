@@ -85,8 +85,17 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
                  summary: Callable[[dict[str, int]], None]) -> int:
     """Decisions (or the actions Parquet file) and rejects, in input order; the summary."""
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
-    if out_format == "parquet":
+    if out_format == "parquet":  # the actions table: counted from it, no Decision built
         write_arrow(result.actions.drop_columns(["__row"]), output_name or "actions.parquet")
+        for item in result.rejects:
+            _write_reject(rejects, item)
+        statuses = result.actions.column("status").to_pylist()
+        counts.update({status: statuses.count(status) for status in sorted(set(statuses))})
+        counts.update(decisions=result.decisions.num_rows, rejected=len(result.rejects),
+                      actions=len(statuses))
+        counts["records"] = counts["decisions"] + counts["rejected"]
+        summary(counts)
+        return EXIT_REJECTED if counts["rejected"] else EXIT_OK
     writer = make_writer(out, out_format) if out is not None else None  # type: ignore[arg-type]
     for item in result.items():
         if isinstance(item, Reject):
