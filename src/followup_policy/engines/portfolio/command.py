@@ -87,8 +87,8 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
     if out_format == "parquet":  # the actions table: counted from it, no Decision built
         write_arrow(result.actions.drop_columns(["__row"]), output_name or "actions.parquet")
-        for item in result.rejects:
-            _write_reject(rejects, item)
+        for reject in result.rejects:
+            _write_reject(rejects, reject)
         statuses = result.actions.column("status").to_pylist()
         counts.update({status: statuses.count(status) for status in sorted(set(statuses))})
         counts.update(decisions=result.decisions.num_rows, rejected=len(result.rejects),
