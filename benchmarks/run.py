@@ -200,7 +200,7 @@ class EvalResult:
     library_coerced_us: float
     baseline_coerced_us: float
     baseline_raw_us: float
-    breakdown: dict[str, float] | None
+    breakdown: dict[str, float]
     baseline_breakdown: dict[str, float]
 
 
@@ -254,12 +254,10 @@ def bench_eval(settings: Settings, policy: Policy, baseline: Baseline) -> EvalRe
         "library_coerced": (library_inputs, lambda raw: evaluate(raw, as_of=AS_OF)),
         "baseline_coerced": (coerced, lambda values: base_eval(values, AS_OF)),
         "baseline_raw": (raws, lambda raw: base_eval(coerce(raw), AS_OF)),
-        "baseline_read": (raws, coerce),
         "baseline_json": (results, _json_line),
     })
     baseline_breakdown = {
-        "read": times["baseline_read"],
-        "evaluate": times["baseline_coerced"],
+        "evaluate": times["baseline_raw"],
         "dump": 0.0,
         "json": times["baseline_json"],
     }
@@ -269,22 +267,13 @@ def bench_eval(settings: Settings, policy: Policy, baseline: Baseline) -> EvalRe
 
 
 def _library_breakdown(policy: Policy, raws: list[dict[str, Any]],
-                       runs: int) -> dict[str, float] | None:
-    """Reading vs evaluating vs dumping, through the library's internal steps."""
-    try:
-        from followup_policy.evaluation import evaluate as evaluate_snapshot
-        from followup_policy.snapshots import SnapshotReader
-    except ImportError:
-        return None
-    read = SnapshotReader.for_fields(policy.document.fields).read
-    snapshots = [read(raw) for raw in raws]
-    decisions = [evaluate_snapshot(policy, snapshot, AS_OF) for snapshot in snapshots]
-    if decisions != [policy.evaluate(raw, as_of=AS_OF) for raw in raws]:
-        return None  # the internals no longer compose like policy.evaluate; skip
+                       runs: int) -> dict[str, float]:
+    """Evaluating (the generated function reads, checks and evaluates in one call) vs
+    dumping vs writing JSON: the steps of the CLI's loop, as the library runs them."""
+    decisions = [policy.evaluate(raw, as_of=AS_OF) for raw in raws]
     dumps = [decision.model_dump(mode="json") for decision in decisions]
     return per_loan(runs, {
-        "read": (raws, read),
-        "evaluate": (snapshots, lambda snapshot: evaluate_snapshot(policy, snapshot, AS_OF)),
+        "evaluate": (raws, lambda raw: policy.evaluate(raw, as_of=AS_OF)),
         "dump": (decisions, lambda decision: decision.model_dump(mode="json")),
         "json": (dumps, _json_line),
     })
@@ -663,17 +652,15 @@ def report(settings: Settings, load: LoadResult, ev: EvalResult, lib: StreamResu
     print()
     print(f"where the time goes, us per loan (best of {settings.eval_runs} rounds over the same"
           f" {ev.loans:,} loans)")
-    steps = (("read", "read + check snapshot (SnapshotReader.read / coerce)"),
-             ("evaluate", "evaluate the policy"),
+    steps = (("evaluate", "read, check and evaluate a raw dict (policy.evaluate / coerce +"
+                          " evaluate)"),
              ("dump", 'decision.model_dump(mode="json")'),
              ("json", "json.dumps of the dumped decision"))
-    if ev.breakdown is None:
-        print("  (library breakdown unavailable: internal modules changed)")
-    lib_total = sum(ev.breakdown.values()) if ev.breakdown else 0.0
+    lib_total = sum(ev.breakdown.values())
     base_total = sum(ev.baseline_breakdown.values())
     lines = [("  step", "library", "share", "baseline")]
     for key, label in steps:
-        ours = ev.breakdown[key] if ev.breakdown else float("nan")
+        ours = ev.breakdown[key]
         theirs = ev.baseline_breakdown[key]
         lines.append((f"  {label}", f"{ours:8.1f}", f"{ours / lib_total:5.0%}" if lib_total
                       else "", f"{theirs:8.1f}" if key != "dump" else "       -"))
