@@ -353,10 +353,14 @@ class Policy:
             on = checked_as_of(as_of)
         if explain:
             return self.explain(snapshot, on)
-        with library_decimals():
-            if engine == "generated":
-                return (self._engine or self._generated()).evaluate(snapshot, on)
-            if engine == "interpreter":
+        if engine == "generated":
+            generated = self._engine or self._generated()
+            if generated.context_free:  # it switches decimal contexts itself when it must
+                return generated.evaluate(snapshot, on)
+            with library_decimals():
+                return generated.evaluate(snapshot, on)
+        if engine == "interpreter":
+            with library_decimals():
                 return _interpret(self, self._reader.read(snapshot), on)
         raise ValueError(f"engine must be 'generated' or 'interpreter', got {engine!r}")
 

@@ -30,10 +30,13 @@ _serial = itertools.count(1)
 class GeneratedEngine:
     """The generated module of one policy: its source and its ``evaluate(raw, as_of)``."""
 
-    __slots__ = ("evaluate", "source")
+    __slots__ = ("context_free", "evaluate", "source")
 
     def __init__(self, module: GeneratedModule, name: str) -> None:
         self.source = module.source
+        self.context_free = module.context_free
+        """Whether ``evaluate`` may be called in any decimal context; if not, call it in
+        :func:`~followup_policy.decimals.library_decimals`."""
         filename = f"<followup-policy generated #{next(_serial)}: {name}>"
         code = compile(module.source, filename, "exec")
         namespace = dict(module.namespace)

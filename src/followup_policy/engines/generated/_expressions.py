@@ -32,12 +32,26 @@ from ...expressions._ast import (
     Param,
     Unary,
     children,
+    walk,
 )
+from ...expressions._types import INT
 from ...expressions.operators import Operator, comparison_of, operator_of
 from ...expressions.translator import Application, Translator
 from ._constants import Constants, int_literal
+from ._runtime import divide
 
-__all__ = ["CALLED", "INLINE", "KLEENE", "MAX_INLINE_DEPTH", "ExpressionWriter", "depth"]
+__all__ = [
+    "CALLED",
+    "CONTEXT_FREE",
+    "INLINE",
+    "KLEENE",
+    "MAX_INLINE_DEPTH",
+    "NAMED_CONTEXT",
+    "ON_INTS",
+    "ExpressionWriter",
+    "context_free",
+    "depth",
+]
 
 MAX_INLINE_DEPTH = 24
 """Deeper trees are called through the compiled closure (Python limits nested parens)."""
@@ -146,7 +160,7 @@ class ExpressionWriter(Translator[str]):
             return inline
         if op.key not in CALLED:
             raise KeyError(f"the generated engine has no translation of '{op.symbol}'")
-        function = self.helper("_op_" + op.key, op.implementation)
+        function = self.helper("_op_" + op.key, NAMED_CONTEXT.get(op.key, op.implementation))
         count = op.arity + (op.context == "as_of")
         return function + "(" + ", ".join(f"{{{i}}}" for i in range(count)) + ")"
 
@@ -266,6 +280,45 @@ KLEENE: dict[str, Callable[[ExpressionWriter, BoolOp], str]] = {
     "and": ExpressionWriter.kleene, "or": ExpressionWriter.kleene,
 }
 """Entries with short-circuiting code of their own."""
+
+NAMED_CONTEXT: dict[str, Callable[..., Any]] = {"div": divide}
+"""Called entries written with the library's decimal context named instead of the table's
+implementation, which rounds in the current context (a test holds each to the table's)."""
+
+CONTEXT_FREE = frozenset({
+    "not", "and", "or", "eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "list_eq",
+    "list_ne", "list_in", "list_not_in", "days_between", "months_between", "days_since",
+    "is_set", "len", "param_at", "date", *NAMED_CONTEXT,
+})
+"""Entries whose generated code gives the same result in any decimal context: comparisons
+are exact on the finite decimals snapshots and policies carry (no rounding, no signal);
+the rest work on dates, text, lists or lookups, or name the context (:data:`NAMED_CONTEXT`)."""
+
+ON_INTS = frozenset({"neg", "add", "sub", "mul", "mod"})
+"""Arithmetic that is context-free when every operand is an int (Python's ints are exact);
+on a decimal it rounds in the current context."""
+
+
+def context_free(node: Node) -> bool:
+    """Whether the generated code of ``node`` gives the same value in any decimal context.
+
+    Decided from the checked tree: every operator is in :data:`CONTEXT_FREE`, or in
+    :data:`ON_INTS` with operands all typed ``int``. Anything else (an operator added to
+    the table later included) needs the library's context made current.
+    """
+    for current in walk(node):
+        if isinstance(current, Compare):
+            keys = [comparison_of(current, index).key for index in range(len(current.ops))]
+            if not all(key in CONTEXT_FREE for key in keys):
+                return False
+        elif isinstance(current, Unary | Binary | BoolOp | Call):
+            key = operator_of(current).key
+            if key in ON_INTS:
+                if not all(kid.type == INT for kid in children(current)):
+                    return False
+            elif key not in CONTEXT_FREE:
+                return False
+    return True
 
 
 _CONSTANT = re.compile(r"^(K[0-9]+|-?[0-9]+)$")

@@ -22,13 +22,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ... import evaluation, snapshots
+from ...decimals import library_decimals
 from ...decisions import ACTION_ORDER, Action, Decision, Finding
 from ...durations import Duration, add_months
 from ...expressions import Condition
 from ...expressions._ast import Param, walk
 from ...policy import VARIES as _VARIES
 from ._constants import Constants, int_literal
-from ._expressions import MAX_INLINE_DEPTH, ExpressionWriter, depth
+from ._expressions import MAX_INLINE_DEPTH, ExpressionWriter, context_free, depth
 from ._runtime import no_evaluation_date, show
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class GeneratedModule:
 
     source: str
     namespace: dict[str, Any]
+    context_free: bool
+    """Whether its ``evaluate`` switches to the library's decimal context itself, when it
+    needs to (see :func:`._expressions.context_free`); otherwise the caller must."""
 
 
 class _Lines:
@@ -112,8 +116,13 @@ class _ModuleWriter:
             ("_MIN_DATE", snapshots.MIN_DATE), ("_MAX_DATE", snapshots.MAX_DATE),
             ("_INT_BOUND", 10**snapshots.MAX_NUMBER_DIGITS),
             ("_MAX_TEXT", snapshots.MAX_TEXT_LENGTH),
+            ("_library_decimals", library_decimals),
         ):
             self.k.helper(name, value)
+        # decided once, from the plan: may the common path run in the caller's context?
+        self.context_free = all(
+            depth(condition.tree) <= MAX_INLINE_DEPTH and context_free(condition.tree)
+            for condition in self.all_conditions())
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -168,9 +177,20 @@ class _ModuleWriter:
                        with_tier: bool = True) -> None:
         if self.expressions.sure(condition.tree):
             return  # always decided: nothing to record
-        with self.out.block(f"if {result} is None:"):
+        # re-evaluated, traced, by the interpreter: in the library's context
+        with self.out.block(f"if {result} is None:"), self.in_library_context():
             self.out(f"_unknown({self.const(condition)}, {self.values_dict(with_tier)},"
-                     f" {self.const(owner)}, findings)")
+                         f" {self.const(owner)}, findings)")
+
+    @contextmanager
+    def in_library_context(self) -> Iterator[None]:
+        """Statements that need the library's decimal context current: in a module that
+        does not otherwise switch to it (:attr:`context_free`), inside a ``with``."""
+        if not self.context_free:
+            yield
+            return
+        with self.out.block("with _library_decimals():"):
+            yield
 
     def action(self, **fields: str) -> None:
         """Append an action; every field of :class:`Action` must be given."""
@@ -248,7 +268,7 @@ class _ModuleWriter:
             "",
         ]
         source = "\n".join([*header, *self.reason_functions, ""]) + "\n" + self.out.text()
-        return GeneratedModule(source, self.k.namespace)
+        return GeneratedModule(source, self.k.namespace, self.context_free)
 
     def write_decide(self) -> None:
         out = self.out
@@ -504,13 +524,19 @@ class _ModuleWriter:
                 with out.block("except Exception:"):
                     out("pass  # anything unusual: the reference reader decides (and rejects)")
                 with out.block("else:"):
-                    out(f"return _decide(loan_id, disb, snap_as_of, fups, as_of,"
-                        f" {', '.join(self.locals.values())})")
-            out("snapshot = _read(raw)")
-            out("values = snapshot.values")
-            args = ", ".join(f"values[{self.const(name)}]" for name in self.fields)
-            out("return _decide(snapshot.loan_id, snapshot.disbursement_date, snapshot.as_of,"
-                f" snapshot.follow_ups, as_of, {args})")
+                    decide = (f"return _decide(loan_id, disb, snap_as_of, fups, as_of,"
+                              f" {', '.join(self.locals.values())})")
+                    if self.context_free:  # history: the interpreter's functions decide
+                        with out.block("if not fups:"):
+                            out(decide)
+                    with self.in_library_context():
+                        out(decide)
+            with self.in_library_context():  # the reference reader, then anything
+                out("snapshot = _read(raw)")
+                out("values = snapshot.values")
+                args = ", ".join(f"values[{self.const(name)}]" for name in self.fields)
+                out("return _decide(snapshot.loan_id, snapshot.disbursement_date,"
+                    f" snapshot.as_of, snapshot.follow_ups, as_of, {args})")
 
     def write_field(self, coercer: snapshots.FieldCoercer) -> None:
         out = self.out
