@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from .atomic import atomic_text
@@ -40,6 +40,9 @@ from .policy import Policy
 from .records import Record, Unreadable
 from .schema_export import policy_json_schema
 from .snapshots import MAX_DATE, MIN_DATE
+
+if TYPE_CHECKING:
+    from .engines.portfolio.tables import FollowUpTable
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main", "run"]
 
@@ -99,6 +102,11 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="write rejected records here as JSON lines (default: stderr)")
     evaluate.add_argument("--summary", action="store_true",
                           help="print counts of records, actions and statuses to stderr")
+    evaluate.add_argument("--follow-ups", default=None, metavar="FILE",
+                          help="follow-up history as a long table (loan_id, action, date,"
+                               " channel, outcome; Parquet, JSONL, CSV or JSON, UTF-8): its"
+                               " rows are added to each loan's follow_ups; rows naming no"
+                               " loan of INPUT are reported with the rejects")
     evaluate.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                           help="evaluate in N worker processes (0: one per CPU); output order"
                                " is kept")
@@ -354,15 +362,35 @@ def _open_out(name: str | None, default: IO[str]) -> contextlib.AbstractContextM
 
 
 @contextlib.contextmanager
-def _open_in(args: argparse.Namespace, stdin: IO[str],
-             policy: Policy) -> Iterator[Iterator[Record | Unreadable]]:
-    """The input records, through ``--encoding`` and ``--mapping``."""
+def _open_in(args: argparse.Namespace, stdin: IO[str], policy: Policy,
+             history: FollowUpTable | None = None) -> Iterator[Iterator[Record | Unreadable]]:
+    """The input records, through ``--encoding`` and ``--mapping``, with the rows of the
+    ``--follow-ups`` table (``history``) added to each loan's history."""
     mapping: ColumnMapping | None = None
     if args.mapping is not None:
         mapping = load_mapping(args.mapping, policy)
     with open_records(args.input, fmt=args.input_format, encoding=args.encoding,
                       mapping=mapping, stdin=stdin) as records:
-        yield records
+        if history is None:
+            yield records
+        else:
+            from .engines.portfolio.tables import with_history
+
+            yield with_history(records, history)
+
+
+def _follow_up_table(args: argparse.Namespace) -> FollowUpTable | None:
+    """The ``--follow-ups`` table grouped by loan, or None; a file that cannot be read is
+    an input error (exit 2, one line)."""
+    if args.follow_ups is None:
+        return None
+    from .engines.portfolio.tables import FollowUpTable
+    from .io.errors import InputError
+
+    try:
+        return FollowUpTable(args.follow_ups)
+    except OSError as exc:
+        raise InputError(f"cannot read {args.follow_ups}: {exc.strerror or exc}") from None
 
 
 class _Progress:
@@ -406,14 +434,15 @@ def _evaluate(args: _Earning, stdout: IO[str], stderr: IO[str], stdin: IO[str]) 
     if out_fmt == "parquet":  # type: ignore[comparison-overlap]
         raise _UsageError("--format parquet needs the portfolio engine (--engine portfolio)")
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
-    codec = _block_codec(args, out_fmt)
+    history = _follow_up_table(args)
+    codec = _block_codec(args, out_fmt) if history is None else None
     if codec is not None:
         _evaluate_blocks(policy, args, codec, stdout, stderr, counts)
         if args.summary:
             stderr.write(_summary(counts) + "\n")
         return EXIT_REJECTED if counts["rejected"] else EXIT_OK
-    with _open_in(args, stdin, policy) as source, _open_out(args.output, stdout) as out, \
-            _open_out(args.rejects, stderr) as rejects:
+    with _open_in(args, stdin, policy, history) as source, \
+            _open_out(args.output, stdout) as out, _open_out(args.rejects, stderr) as rejects:
         writer = make_writer(out, out_fmt)
         if args.jobs != 1 and out_fmt != "table":
             _evaluate_in_processes(policy, args, source, out, rejects, counts, stderr)
@@ -433,9 +462,13 @@ def _evaluate(args: _Earning, stdout: IO[str], stderr: IO[str], stdin: IO[str]) 
                 for action in decision.actions:
                     counts[action.status] = counts.get(action.status, 0) + 1
         writer.close()
+        if history is not None:
+            from .engines.portfolio.command import write_unmatched
+
+            write_unmatched(rejects, history.unmatched(), counts)
     if args.summary:
         stderr.write(_summary(counts) + "\n")
-    return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+    return EXIT_REJECTED if counts["rejected"] or counts.get("unmatched_follow_ups") else EXIT_OK
 
 
 def _engine(args: argparse.Namespace) -> str:
@@ -468,24 +501,26 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
             from .engines.portfolio.command import export_command
 
             with _open_out(args.rejects, stderr) as rejects:
-                code = export_command(policy, args.input, args.output, args.as_of, rejects,
-                                      summary)
+                code = export_command(policy, args.input, args.follow_ups, args.output,
+                                      args.as_of, rejects, summary)
             if code is not None:
                 return code
         if _typed_table(args):  # a Parquet file as it is: its columns checked in SQL
             from .engines.portfolio.command import typed_table_result, write_result
 
-            result = typed_table_result(policy, args.input, args.as_of)
+            result = typed_table_result(policy, args.input, args.as_of, args.follow_ups)
             if result is not None:
                 with _open_out(None if parquet_out else args.output, stdout) as out, \
                         _open_out(args.rejects, stderr) as rejects:
                     return write_result(result, None if parquet_out else out, args.output,
                                         args.format, rejects, summary)
-        with _open_in(args, stdin, policy) as records, \
+        history = _follow_up_table(args)
+        with _open_in(args, stdin, policy, history) as records, \
                 _open_out(None if parquet_out else args.output, stdout) as out, \
                 _open_out(args.rejects, stderr) as rejects:
             return evaluate_command(policy, records, None if parquet_out else out,
-                                    args.output, args.format, rejects, args.as_of, summary)
+                                    args.output, args.format, rejects, args.as_of, summary,
+                                    history)
     except Unsupported as exc:  # found while running: nothing was written yet
         if args.input in (None, "-"):
             stderr.write(f"followup-policy: the portfolio engine cannot evaluate this input:"
@@ -669,8 +704,11 @@ def _reject(stream: IO[str], index: int, line: int | None, loan_id: str | None, 
 def _summary(counts: dict[str, int]) -> str:
     statuses = ", ".join(f"{name} {counts.get(name, 0)}"
                          for name in ("overdue", "due", "upcoming"))
+    unmatched = counts.get("unmatched_follow_ups", 0)
+    orphans = f"; {unmatched} follow-up rows reached no loan" if unmatched else ""
     return (f"{counts['records']} records: {counts['decisions']} evaluated,"
-            f" {counts['rejected']} rejected; {counts['actions']} actions ({statuses})")
+            f" {counts['rejected']} rejected; {counts['actions']} actions ({statuses})"
+            f"{orphans}")
 
 
 def _explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:

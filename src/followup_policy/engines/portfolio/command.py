@@ -21,10 +21,10 @@ from .conditions import Unsupported
 from .dialect import dialect_named
 from .plan import compile_policy_sql
 from .results import PortfolioResult
-from .tables import Reject
+from .tables import FollowUpTable, Reject
 
-__all__ = ["choose_engine", "evaluate_command", "export_command", "sql_command",
-           "typed_table_result", "write_arrow", "write_result"]
+__all__ = ["choose_engine", "evaluate_command", "exit_code", "export_command", "sql_command",
+           "typed_table_result", "write_arrow", "write_result", "write_unmatched"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -50,29 +50,34 @@ def portfolio_refusal(policy: Policy) -> str | None:
 def evaluate_command(policy: Policy, records: Iterable[Record | Unreadable],
                      out: IO[str] | None, output_name: str | None, out_format: str,
                      rejects: IO[str], as_of: date | None,
-                     summary: Callable[[dict[str, int]], None]) -> int:
+                     summary: Callable[[dict[str, int]], None],
+                     history: FollowUpTable | None = None) -> int:
     """``followup-policy evaluate --engine portfolio``: every record decided or rejected.
 
     ``records`` come from the same reader as the per-loan path, so line numbers and
-    unreadable-record messages are the same.
+    unreadable-record messages are the same; ``history`` is the ``--follow-ups`` table
+    they were merged with (its rows that reached no loan are reported).
     """
     from .engine import policy_sql, run_checked
     from .tables import check_records
 
     plan = policy_sql(policy)
     checked = check_records(policy, records, as_of, _default_as_of(as_of))
+    if history is not None:
+        checked.unmatched_follow_ups = history.unmatched()
     result = run_checked(policy, plan, checked, "duckdb")
     return write_result(result, out, output_name, out_format, rejects, summary)
 
 
-def typed_table_result(policy: Policy, path: str, as_of: date | None
-                       ) -> PortfolioResult | None:
+def typed_table_result(policy: Policy, path: str, as_of: date | None,
+                       follow_ups: str | None = None) -> PortfolioResult | None:
     """A Parquet file evaluated with its columns checked in SQL (no record-by-record
     read), or None when its columns are not ones that check takes: then the command
     reads it with the per-loan path's reader, so both engines see the same values."""
     from .engine import evaluate_typed
 
-    return evaluate_typed(policy, path, as_of=as_of, default_as_of=_default_as_of(as_of))
+    return evaluate_typed(policy, path, follow_ups, as_of=as_of,
+                          default_as_of=_default_as_of(as_of))
 
 
 def _default_as_of(as_of: date | None) -> date | None:
@@ -94,8 +99,9 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
         counts.update(decisions=result.decisions.num_rows, rejected=len(result.rejects),
                       actions=len(statuses))
         counts["records"] = counts["decisions"] + counts["rejected"]
+        write_unmatched(rejects, result.unmatched_follow_ups, counts)
         summary(counts)
-        return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+        return exit_code(counts)
     writer = make_writer(out, out_format) if out is not None else None  # type: ignore[arg-type]
     for item in result.items():
         if isinstance(item, Reject):
@@ -111,8 +117,9 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
     if writer is not None:
         writer.close()
     counts["records"] = counts["decisions"] + counts["rejected"]  # rows in = out, always
+    write_unmatched(rejects, result.unmatched_follow_ups, counts)
     summary(counts)
-    return EXIT_REJECTED if counts["rejected"] else EXIT_OK
+    return exit_code(counts)
 
 
 def write_arrow(table: Any, path: str | Path) -> None:
@@ -139,27 +146,45 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def export_command(policy: Policy, path: str, output_name: str | None, as_of: date | None,
-                   rejects: IO[str], summary: Callable[[dict[str, int]], None]) -> int | None:
+def export_command(policy: Policy, path: str, follow_ups: str | None, output_name: str | None,
+                   as_of: date | None, rejects: IO[str],
+                   summary: Callable[[dict[str, int]], None]) -> int | None:
     """``evaluate -f parquet`` of a typed Parquet file: the actions table copied to its
     file by DuckDB, never held in Python memory; None when the file's columns are not ones
     the SQL check takes (the caller then reads it record by record)."""
     from .export import export_typed
 
-    done = export_typed(policy, path, actions=output_name or "actions.parquet", as_of=as_of,
-                        default_as_of=_default_as_of(as_of))
+    done = export_typed(policy, path, follow_ups, actions=output_name or "actions.parquet",
+                        as_of=as_of, default_as_of=_default_as_of(as_of))
     if done is None:
         return None
     for item in done.rejects:
         _write_reject(rejects, item)
+    write_unmatched(rejects, done.unmatched_follow_ups, done.counts)
     summary(done.counts)
-    return EXIT_REJECTED if done.counts["rejected"] else EXIT_OK
+    return exit_code(done.counts)
 
 
 def _write_reject(rejects: IO[str], item: Reject) -> None:
     entry = {"index": item.index, "line": item.line, "loan_id": item.loan_id,
              "field": item.field, "error": item.error}
     rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def write_unmatched(rejects: IO[str], unmatched: list[Reject], counts: dict[str, int]) -> None:
+    """Rows of the ``--follow-ups`` table that reached no loan, as rejects marked
+    ``"table": "follow_ups"`` (``index``: the row's position in that table)."""
+    for item in unmatched:
+        entry = {"table": "follow_ups", "index": item.index, "line": item.line,
+                 "loan_id": item.loan_id, "field": item.field, "error": item.error}
+        rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    if unmatched:
+        counts["unmatched_follow_ups"] = len(unmatched)
+
+
+def exit_code(counts: dict[str, int]) -> int:
+    """1 when a record was rejected or a follow-up row reached no loan, else 0."""
+    return EXIT_REJECTED if counts["rejected"] or counts.get("unmatched_follow_ups") else EXIT_OK
 
 
 def sql_command(policy: Policy, dialect: str, stdout: IO[str], stderr: IO[str]) -> int:

@@ -11,6 +11,7 @@ decimal with more than ten places, an integer beyond 64 bits) is left to the int
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,13 +23,13 @@ from ...errors import SnapshotError
 from ...io.values import plain_value
 from ...policy import Policy
 from ...records import Record, Unreadable, guess_format, read_records
-from ...snapshots import FollowUp, Snapshot, loan_id_of
+from ...snapshots import MAX_FOLLOW_UPS_TEXT, FollowUp, Snapshot, loan_id_of
 from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
 
 __all__ = ["CheckedInput", "FollowUpTable", "Reject", "check_records", "plain_row",
-           "records_from"]
+           "records_from", "with_history"]
 
 _INT64 = 2**63
 
@@ -62,17 +63,40 @@ def records_from(source: Any, follow_ups: Any = None) -> Iterator[Record | Unrea
     or polars DataFrame, or an iterable of mappings; ``follow_ups`` (long form: loan_id,
     action, date, channel, outcome; or a :class:`FollowUpTable` of it) is merged into
     each loan's history."""
-    history = (None if follow_ups is None else follow_ups
-               if isinstance(follow_ups, FollowUpTable) else FollowUpTable(follow_ups))
-    for item in _raw_records(source):
-        if history is not None and isinstance(item, Record) and isinstance(item.data, Mapping):
+    records = _raw_records(source)
+    if follow_ups is None:
+        yield from records
+        return
+    history = follow_ups if isinstance(follow_ups, FollowUpTable) else FollowUpTable(follow_ups)
+    yield from with_history(records, history)
+
+
+def with_history(records: Iterable[Record | Unreadable], history: FollowUpTable
+                 ) -> Iterator[Record | Unreadable]:
+    """Each loan record with the rows of ``history`` naming its ``loan_id`` added to its
+    own ``follow_ups`` (a list, or JSON text as a CSV cell carries it). A record whose
+    own ``follow_ups`` is not a list passes unchanged, for the reader to reject by name."""
+    for item in records:
+        if isinstance(item, Record) and isinstance(item.data, Mapping):
             key = loan_id_of(item.data)
             entries = history.entries(key) if key is not None else None
-            if entries:
+            own = _own_entries(item.data.get("follow_ups")) if entries else None
+            if entries and own is not None:
                 data = dict(item.data)
-                data["follow_ups"] = [*(data.get("follow_ups") or []), *entries]
+                data["follow_ups"] = [*own, *entries]
                 item = Record(item.index, item.line, data)
         yield item
+
+
+def _own_entries(value: Any) -> list[Any] | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if len(value) <= MAX_FOLLOW_UPS_TEXT else None
+        except (ValueError, RecursionError):
+            return None
+    return list(value) if isinstance(value, list | tuple) else None
 
 
 class FollowUpTable:
@@ -92,7 +116,9 @@ class FollowUpTable:
                                              "expected a follow-up row with loan_id, action"
                                              " and date"))
                 continue
-            entry = dict(item.data)
+            # an empty CSV cell is a missing value, as the snapshot reader reads one
+            entry = {k: v for k, v in item.data.items()
+                     if not (isinstance(v, str) and not v.strip())}
             key = loan_id_of(entry)
             entry.pop("loan_id", None)
             if key is None:
