@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,15 +78,18 @@ def _tree_rss_mb(root: int) -> float:
 
 
 def run_cli(policy: Path, loans_file: Path, count: int, jobs: int, as_of: str,
-            baseline: bool = False) -> CliRun:
+            baseline: bool = False, options: Sequence[str] = (),
+            out_file: Path | None = None) -> CliRun:
     """Run the command once (or the hand-written baseline); time it and sample its memory
-    every 50 ms."""
+    every 50 ms. ``options`` are more arguments of ``evaluate`` (e.g. ``--engine``); the
+    output is kept in ``out_file`` when one is given."""
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "out.jsonl"
+        out = out_file or Path(folder) / "out.jsonl"
         env = dict(os.environ)
         env["PYTHONPATH"] = str(HERE.parent / "src") + os.pathsep + env.get("PYTHONPATH", "")
         command = [sys.executable, "-m", "followup_policy", "evaluate", "--policy", str(policy),
-                   "--as-of", as_of, "--jobs", str(jobs), "-o", str(out), str(loans_file)]
+                   "--as-of", as_of, "--jobs", str(jobs), *options, "-o", str(out),
+                   str(loans_file)]
         if baseline:
             command = [sys.executable, str(Path(__file__).resolve()), "--baseline", str(policy),
                        str(loans_file), str(out), as_of]

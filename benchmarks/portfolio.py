@@ -1,11 +1,29 @@
-"""Benchmark of the portfolio engine: loans from Parquet to an actions Parquet file.
+"""Benchmark of the portfolio engine, in three parts, each against plain hand-written Python
+measured in the same run.
 
 Usage::
 
-    python benchmarks/portfolio.py                  # 200,000 loans (a few minutes on 2 cores)
-    python benchmarks/portfolio.py --loans 1000000  # the 1M-loan target
+    python benchmarks/portfolio.py                  # all three parts (about ten minutes on 2 cores)
+    python benchmarks/portfolio.py --loans 1000000  # part 1 at the 1M-loan target
+    python benchmarks/portfolio.py --peer-only      # part 2 only
+    python benchmarks/portfolio.py --cli-only       # part 3 only
+    python benchmarks/portfolio.py --head-office-only   # part 1 only
 
-Each contender runs in its own child process, so its peak memory (max RSS) is its own:
+Every contender runs in its own child process, so its peak memory is its own.
+
+Part 2, the 12-rule peer workload (``peer_workload.py``), ``--peer-loans`` loans (default
+200,000) as a typed Parquet file: ``evaluate_portfolio`` on it against the hand-written
+if-chain reading the same file (pyarrow rows into Python dicts, the chain, the fired
+actions built into an Arrow table), best of ``--rounds``; both must give the same (loan,
+id, status, due, deadline) on every loan, or the run stops with exit code 1.
+
+Part 3, the command line, ``followup-policy evaluate`` JSONL in, JSONL out on the same file
+of ``--cli-loans`` head-office loans (default 50,000) with ``--engine portfolio`` and
+``--engine per-loan`` (``--jobs 1`` and ``--jobs 2``), as child processes timed and
+sampled by ``cli_stream.run_cli``; the outputs (and rejects) must be the same bytes once
+sorted by loan, or the run stops with exit code 1.
+
+Part 1, the head-office policy from Parquet to an actions Parquet file:
 
 - ``portfolio``: ``evaluate_portfolio`` on the head-office policy, Parquet in, actions
   table written as Parquet; the time is split into reading + checking the records (the
@@ -54,7 +72,17 @@ fp = followup_policy
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process, in MiB: ``VmHWM`` on Linux (``ru_maxrss``
+    would start from the parent's peak at fork time), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def make_parquet(path: Path, count: int) -> None:
@@ -221,7 +249,251 @@ def run_baseline(loans: Path, out: Path) -> dict[str, Any]:
             "rejects": rejects, "peak_mb": _peak_mb()}
 
 
-def _child(kind: str, loans: str, out: str, memory_limit: str | None) -> None:
+# -- part 2: the 12-rule peer workload -----------------------------------------------------
+
+PEER_COLUMNS = ("loan_id", "id", "status", "due_date", "deadline")
+"""What both contenders of part 2 must agree on, row for row: one row per fired rule."""
+
+
+def peer_policy() -> Any:
+    import peer_workload as peer
+
+    return fp.loads_policy(peer.POLICY, "peer_workload.yaml")
+
+
+def make_peer_parquet(path: Path, count: int) -> None:
+    """``peer_workload.make_loans`` as a typed Parquet file, each field with its policy
+    type: ints as int64, decimals as decimal(18,2), enum as text, bool, dates as dates."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from peer_workload import make_loans
+
+    types = {"int": pa.int64(), "decimal": pa.decimal128(18, 2), "enum": pa.string(),
+             "bool": pa.bool_(), "string": pa.string()}
+    loans = make_loans(count)
+    columns = {"loan_id": pa.array([loan["loan_id"] for loan in loans], type=pa.string()),
+               "disbursement_date": pa.array([date.fromisoformat(loan["disbursement_date"])
+                                              for loan in loans], type=pa.date32())}
+    for name, spec in peer_policy().document.fields.items():
+        columns[name] = pa.array([loan[name] for loan in loans], type=types[spec.type])
+    pq.write_table(pa.table(columns), path)
+
+
+def peer_if_chain(path: Path) -> tuple[Any, dict[str, float]]:
+    """The if-chain's whole job, timed: the Parquet rows into Python dicts (what the chain
+    takes), the chain on each, the fired actions built into an Arrow table (what
+    ``evaluate_portfolio`` hands back)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from peer_workload import AS_OF as PEER_AS_OF
+    from peer_workload import baseline
+
+    start = time.perf_counter()
+    rows = pq.read_table(path).to_pylist()
+    read = time.perf_counter()
+    loan_ids: list[str] = []
+    ids: list[str] = []
+    statuses: list[str] = []
+    dues: list[date] = []
+    deadlines: list[date] = []
+    for loan in rows:
+        for rule_id, status, due, deadline in baseline(loan, PEER_AS_OF):
+            loan_ids.append(loan["loan_id"])
+            ids.append(rule_id)
+            statuses.append(status)
+            dues.append(due)
+            deadlines.append(deadline)
+    chained = time.perf_counter()
+    table = pa.table({"loan_id": pa.array(loan_ids, type=pa.string()),
+                      "id": pa.array(ids, type=pa.string()),
+                      "status": pa.array(statuses, type=pa.string()),
+                      "due_date": pa.array(dues, type=pa.date32()),
+                      "deadline": pa.array(deadlines, type=pa.date32())})
+    end = time.perf_counter()
+    return table, {"read": read - start, "chain": chained - read, "build": end - chained,
+                   "total": end - start, "decisions": len(rows)}
+
+
+def peer_portfolio(path: Path, policy: Any) -> tuple[Any, dict[str, float]]:
+    """``evaluate_portfolio`` on the same Parquet file, timed from the path to the result
+    tables (the DuckDB session, the SQL check of the typed columns and the plan's SQL)."""
+    from peer_workload import AS_OF as PEER_AS_OF
+
+    start = time.perf_counter()
+    result = policy.evaluate_portfolio(path, as_of=PEER_AS_OF)
+    end = time.perf_counter()
+    return result.actions.select(list(PEER_COLUMNS)), {
+        "total": end - start, "decisions": result.decisions.num_rows,
+        "rejects": len(result.rejects), "interpreter": len(result.per_loan)}
+
+
+def run_peer(kind: str, path: Path, out: Path, rounds: int) -> dict[str, Any]:
+    """One contender of part 2, best of ``rounds``; its last rows kept in ``out`` for the
+    agreement check (untimed)."""
+    import duckdb  # noqa: F401  (imported before the clock starts)
+    import pyarrow.parquet as pq
+
+    policy = peer_policy()
+    best: dict[str, Any] = {}
+    table = None
+    for _ in range(rounds):
+        if kind == "peer-portfolio":
+            table, timing = peer_portfolio(path, policy)
+        else:
+            table, timing = peer_if_chain(path)
+        if not best or timing["total"] < best["total"]:
+            best = timing
+    assert table is not None
+    pq.write_table(table, out)
+    return {**best, "actions": table.num_rows, "peak_mb": _peak_mb()}
+
+
+def peer_rows(path: Path) -> list[tuple[Any, ...]]:
+    """A contender's (loan, id, status, due, deadline) rows, sorted."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=list(PEER_COLUMNS))
+    return sorted(zip(*(table.column(name).to_pylist() for name in PEER_COLUMNS),
+                      strict=True))
+
+
+def peer_disagreement(ours: list[tuple[Any, ...]], theirs: list[tuple[Any, ...]]
+                      ) -> str | None:
+    """Where the portfolio engine's rows and the if-chain's first differ, or None."""
+    if ours == theirs:
+        return None
+    for index, (a, b) in enumerate(zip(ours, theirs, strict=False)):
+        if a != b:
+            return f"row {index:,}: portfolio {a} != if-chain {b}"
+    return f"portfolio {len(ours):,} rows, if-chain {len(theirs):,} rows"
+
+
+def bench_peer(folder: Path, count: int, rounds: int) -> bool:
+    path = folder / "peer.parquet"
+    started = time.perf_counter()
+    make_peer_parquet(path, count)
+    print(f"[2] 12-rule peer workload: {count:,} loans, typed Parquet"
+          f" {path.stat().st_size / 1e6:.1f} MB (made in {time.perf_counter() - started:.1f} s,"
+          f" not timed); best of {rounds} rounds per contender", flush=True)
+    results = {kind: _run_child(kind, path, folder / f"{kind}.parquet", rounds=rounds)
+               for kind in ("peer-if-chain", "peer-portfolio")}
+    portfolio, chain = results["peer-portfolio"], results["peer-if-chain"]
+    problem = peer_disagreement(peer_rows(folder / "peer-portfolio.parquet"),
+                                peer_rows(folder / "peer-if-chain.parquet"))
+    if problem is None and portfolio["decisions"] != count:
+        problem = f"the portfolio engine decided {portfolio['decisions']:,} of {count:,} loans"
+    if problem is not None:
+        print(f"ABORT: the portfolio engine and the if-chain disagree on the peer workload:"
+              f" {problem}. They are not doing the same work, so no ratio is printed;"
+              " fix the engine or peer_workload.baseline, then rerun.")
+        return False
+    speed, chain_speed = count / portfolio["total"], count / chain["total"]
+    ratio = speed / chain_speed
+    print(f"    portfolio engine (evaluate_portfolio, DuckDB)  {portfolio['total']:6.2f} s"
+          f"  {speed:>10,.0f} loans/s  peak {portfolio['peak_mb']:,.0f} MB"
+          f"  ({portfolio['actions']:,} actions; {portfolio['interpreter']:,} loans through"
+          f" the interpreter, {portfolio['rejects']:,} rejects)")
+    print(f"    hand-written if-chain                          {chain['total']:6.2f} s"
+          f"  {chain_speed:>10,.0f} loans/s  peak {chain['peak_mb']:,.0f} MB"
+          f"  [Parquet -> dicts {chain['read']:.2f} s, chain {chain['chain']:.2f} s,"
+          f" Arrow table {chain['build']:.2f} s]")
+    print(f"    portfolio / if-chain: {ratio:.2f}x the if-chain's loans/s (target >= 1x):"
+          f" {_verdict(ratio >= 1)}; same (loan, id, status, due, deadline) on all"
+          f" {count:,} loans ({portfolio['actions']:,} actions)")
+    return True
+
+
+# -- part 3: the command line, JSONL in and out ---------------------------------------------
+
+
+def bench_cli(folder: Path, count: int) -> bool:
+    from cli_stream import run_cli, write_loans
+
+    path = folder / "cli-loans.jsonl"
+    started = time.perf_counter()
+    write_loans(path, count, make_portfolio(min(count, 4096)))
+    print(f"[3] command line, head-office policy: {count:,} loans, JSONL"
+          f" {path.stat().st_size / 1e6:.1f} MB (made in {time.perf_counter() - started:.1f} s,"
+          " not timed); followup-policy evaluate FILE -o OUT.jsonl as a child process, one"
+          " run each, wall clock from start to exit", flush=True)
+    contenders = {"portfolio": ("portfolio", 1), "per-loan": ("per-loan", 1),
+                  "per-loan --jobs 2": ("per-loan", 2)}
+    runs = {}
+    files = {name: (folder / f"cli-{engine}-{jobs}.jsonl",
+                    folder / f"cli-{engine}-{jobs}.rejects.jsonl")
+             for name, (engine, jobs) in contenders.items()}
+    for name, (engine, jobs) in contenders.items():
+        out, rejects = files[name]
+        runs[name] = run_cli(HEAD_OFFICE, path, count, jobs, AS_OF.isoformat(),
+                             options=("--engine", engine, "--rejects", str(rejects)),
+                             out_file=out)
+    for name, (out, rejects) in files.items():
+        problem = cli_disagreement(out, rejects, *files["per-loan"])
+        if problem is not None:
+            print(f"ABORT: --engine {name} and --engine per-loan write different results:"
+                  f" {problem}; no ratio is printed.")
+            return False
+    base = runs["per-loan"]
+    for name, run in runs.items():
+        print(f"    --engine {name:18} {run.seconds:7.1f} s  {count / run.seconds:>8,.0f}"
+              f" loans/s  peak {run.peak_mb:,.0f} MB (command + workers; first half"
+              f" {run.peak_quarter_mb:,.0f} MB)  {run.output_lines:,} decisions")
+    ratio = base.seconds / runs["portfolio"].seconds
+    jobs2 = runs["per-loan --jobs 2"].seconds / runs["portfolio"].seconds
+    print(f"    portfolio / per-loan: {ratio:.2f}x the per-loan engine's loans/s (target"
+          f" >= 4x): {_verdict(ratio >= 4)}; {jobs2:.2f}x per-loan --jobs 2; the same"
+          " decisions and rejects, byte for byte once sorted by loan")
+    return True
+
+
+def cli_disagreement(out: Path, rejects: Path, other_out: Path, other_rejects: Path
+                     ) -> str | None:
+    """How two runs' outputs differ once sorted by loan (decisions, then rejects), or None."""
+    ours, theirs = _lines_by_loan(out), _lines_by_loan(other_out)
+    if ours != theirs:
+        missing = sorted(set(ours) ^ set(theirs))[:3]
+        if missing:
+            return f"{len(set(ours) ^ set(theirs)):,} loans in one output only, e.g. {missing}"
+        loan = next(k for k in sorted(ours) if ours[k] != theirs[k])
+        return f"loan {loan}'s decision differs"
+    if _lines_by_loan(rejects, key="index") != _lines_by_loan(other_rejects, key="index"):
+        return "the rejects differ"
+    return None
+
+
+def _lines_by_loan(path: Path, key: str = "loan_id") -> dict[Any, bytes]:
+    """Each line's digest by its loan (or record index); the lines are not kept."""
+    import hashlib
+
+    lines: dict[Any, bytes] = {}
+    with path.open("rb") as handle:
+        for line in handle:
+            lines[json.loads(line)[key]] = hashlib.sha256(line.rstrip(b"\n")).digest()
+    return lines
+
+
+# -- running it -----------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _run_child(kind: str, source: Path, out: Path, rounds: int = 1,
+               memory_limit: str | None = None) -> dict[str, Any]:
+    extra = ["--memory-limit", memory_limit] if memory_limit else []
+    child = subprocess.run([sys.executable, __file__, "--child", kind, str(source), str(out),
+                            "--rounds", str(rounds), *extra], capture_output=True, text=True)
+    if child.returncode != 0:
+        raise SystemExit(f"ABORT: the {kind} run failed:\n{child.stderr.strip()}")
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _child(kind: str, loans: str, out: str, memory_limit: str | None, rounds: int) -> None:
+    if kind.startswith("peer-"):
+        print(json.dumps(run_peer(kind, Path(loans), Path(out), rounds)))
+        return
     if kind == "portfolio-typed":
         print(json.dumps(run_typed(Path(loans), Path(out), memory_limit)))
         return
@@ -231,41 +503,83 @@ def _child(kind: str, loans: str, out: str, memory_limit: str | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--loans", type=int, default=200_000)
+    parser.add_argument("--loans", type=int, default=200_000, help="part 1's loans")
+    parser.add_argument("--peer-loans", type=int, default=200_000, help="part 2's loans")
+    parser.add_argument("--cli-loans", type=int, default=50_000, help="part 3's loans")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="part 2: best of this many rounds per contender")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--head-office-only", action="store_true", help="run part 1 only")
+    only.add_argument("--peer-only", action="store_true", help="run part 2 only")
+    only.add_argument("--cli-only", action="store_true", help="run part 3 only")
     parser.add_argument("--typed-only", action="store_true",
-                        help="leave out the record-by-record portfolio run")
-    parser.add_argument("--memory-limit", help="DuckDB memory limit of the typed run, e.g. 1GB")
+                        help="part 1: leave out the record-by-record portfolio run")
+    parser.add_argument("--memory-limit",
+                        help="part 1: DuckDB memory limit of the typed run, e.g. 1GB")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "LOANS", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(*args.child, args.memory_limit)
+        _child(*args.child, args.memory_limit, args.rounds)
         return 0
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; {args.loans:,} loans, head-office policy")
+    chosen = {"head-office": args.head_office_only, "peer": args.peer_only,
+              "cli": args.cli_only}
+    parts = [name for name, on in chosen.items() if on] or list(chosen)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python"
+          f" {platform.python_version()}, DuckDB {_version('duckdb')}, pyarrow"
+          f" {_version('pyarrow')}; load average {_load()} at the start")
+    ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        loans = Path(tmp) / "loans.parquet"
-        started = time.perf_counter()
-        make_parquet(loans, args.loans)
-        print(f"input: {loans.stat().st_size / 1e6:.1f} MB Parquet"
-              f" (made in {time.perf_counter() - started:.1f} s, not timed below)")
-        typed = Path(tmp) / "typed"
-        typed.mkdir()
-        started = time.perf_counter()
-        make_typed_parquet(typed, args.loans)
-        print(f"typed input: loans.parquet {(typed / 'loans.parquet').stat().st_size / 1e6:.1f}"
-              f" MB, follow_ups.parquet {(typed / 'follow_ups.parquet').stat().st_size / 1e6:.1f}"
-              f" MB (made in {time.perf_counter() - started:.1f} s, not timed below)")
-        results = {}
-        kinds = ["baseline", *([] if args.typed_only else ["portfolio"]), "portfolio-typed"]
-        for kind in kinds:
-            out = Path(tmp) / f"{kind}.parquet"
-            source = typed if kind == "portfolio-typed" else loans
-            extra = ["--memory-limit", args.memory_limit] if args.memory_limit else []
-            child = subprocess.run([sys.executable, __file__, "--child", kind, str(source),
-                                    str(out), *extra], capture_output=True, text=True,
-                                   check=True)
-            results[kind] = json.loads(child.stdout.strip().splitlines()[-1])
+        folder = Path(tmp)
+        if "head-office" in parts:
+            ok = bench_head_office(folder, args) and ok
+        if "peer" in parts:
+            ok = bench_peer(folder, args.peer_loans, args.rounds) and ok
+        if "cli" in parts:
+            ok = bench_cli(folder, args.cli_loans) and ok
+    print(f"load average {_load()} at the end")
+    return 0 if ok else 1
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def bench_head_office(folder: Path, args: argparse.Namespace) -> bool:
+    """Part 1: the head-office policy, Parquet in, actions Parquet out, against
+    ``head_office_baseline.py``; True when the engine equals ``Policy.evaluate``."""
+    print(f"[1] head-office policy: {args.loans:,} loans, Parquet in, actions Parquet out",
+          flush=True)
+    loans = folder / "loans.parquet"
+    started = time.perf_counter()
+    make_parquet(loans, args.loans)
+    print(f"input: {loans.stat().st_size / 1e6:.1f} MB Parquet"
+          f" (made in {time.perf_counter() - started:.1f} s, not timed below)")
+    typed = folder / "typed"
+    typed.mkdir()
+    started = time.perf_counter()
+    make_typed_parquet(typed, args.loans)
+    print(f"typed input: loans.parquet {(typed / 'loans.parquet').stat().st_size / 1e6:.1f}"
+          f" MB, follow_ups.parquet {(typed / 'follow_ups.parquet').stat().st_size / 1e6:.1f}"
+          f" MB (made in {time.perf_counter() - started:.1f} s, not timed below)", flush=True)
+    results = {}
+    kinds = ["baseline", *([] if args.typed_only else ["portfolio"]), "portfolio-typed"]
+    for kind in kinds:
+        source = typed if kind == "portfolio-typed" else loans
+        results[kind] = _run_child(kind, source, folder / f"{kind}.parquet",
+                                   memory_limit=args.memory_limit)
     base = results["baseline"]
     n = args.loans
     names = {"baseline": "baseline (hand-written Python)",
@@ -290,8 +604,8 @@ def main() -> int:
     counts = ", ".join(f"{kind} {r['actions']:,}" for kind, r in results.items())
     print(f"portfolio engine equals Policy.evaluate on the first {min(n, 1000):,} loans: {agree}"
           f" (actions: {counts}; the baseline is a hand-written copy and may lag policy"
-          " edits)")
-    return 0 if agree else 1
+          " edits)", flush=True)
+    return agree
 
 
 def _agrees_with_interpreter(count: int) -> bool:
