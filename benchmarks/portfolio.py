@@ -435,9 +435,11 @@ def bench_cli(folder: Path, count: int) -> bool:
             return False
     base = runs["per-loan"]
     for name, run in runs.items():
+        rejected = _count_lines(files[name][1])
         print(f"    --engine {name:18} {run.seconds:7.1f} s  {count / run.seconds:>8,.0f}"
               f" loans/s  peak {run.peak_mb:,.0f} MB (command + workers; first half"
-              f" {run.peak_quarter_mb:,.0f} MB)  {run.output_lines:,} decisions")
+              f" {run.peak_quarter_mb:,.0f} MB)  {run.output_lines:,} decisions,"
+              f" {rejected:,} rejects")
     ratio = base.seconds / runs["portfolio"].seconds
     jobs2 = runs["per-loan --jobs 2"].seconds / runs["portfolio"].seconds
     print(f"    portfolio / per-loan: {ratio:.2f}x the per-loan engine's loans/s (target"
@@ -459,6 +461,11 @@ def cli_disagreement(out: Path, rejects: Path, other_out: Path, other_rejects: P
     if _lines_by_loan(rejects, key="index") != _lines_by_loan(other_rejects, key="index"):
         return "the rejects differ"
     return None
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
 
 
 def _lines_by_loan(path: Path, key: str = "loan_id") -> dict[Any, bytes]:
