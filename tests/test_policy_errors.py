@@ -149,3 +149,29 @@ def test_error_str_lists_file_line_column_message(tmp_path: Path) -> None:
     error = _load(tmp_path, "frequncy: {}\n")
     assert str(error) == (f"{tmp_path / 'broken.yaml'}:5:1: unknown section 'frequncy'"
                           " (did you mean 'frequency'?)")
+
+
+def test_a_condition_repeated_verbatim_is_reported_at_each_copy(tmp_path: Path) -> None:
+    # A load compiles each distinct condition once; every copy must still be located.
+    body = (
+        "fields:\n  score: {type: int}\n"
+        "rules:\n  - {id: r1, when: scor > 3, action: {kind: k}}\n"
+        "  - id: r2\n    when:   scor > 3\n    action: {kind: k}\n"
+    )
+    error = _load(tmp_path, body)
+    located = [(i.line, i.column, i.message, i.suggestion) for i in error.issues]
+    unknown = ("in condition: unknown name 'scor'", "score")
+    assert [(line, column) for line, column, *what in located
+            if tuple(what) == unknown] == [(8, 20), (10, 13)], located
+
+
+def test_the_same_condition_text_is_checked_against_each_environment(tmp_path: Path) -> None:
+    # `tier` is readable in a rule but not in a risk tier's own condition.
+    body = (
+        "fields:\n  score: {type: int}\n"
+        "risk_tiers:\n  - {tier: high, when: 'tier == \"high\"'}\n  - {tier: low}\n"
+        "rules:\n  - {id: r, when: 'tier == \"high\"', action: {kind: k}}\n"
+    )
+    error = _load(tmp_path, body)
+    assert [(i.line, i.column) for i in error.issues if "'tier'" in i.message] == [(8, 25)], \
+        str(error)

@@ -160,12 +160,24 @@ def _issue_at(location: Location, message: str, suggestion: str | None = None,
     return Issue(location.file, location.line, location.column, message, suggestion, related)
 
 
+def _compiled_or_error(text: str, env: Environment) -> Condition | ConditionError:
+    try:
+        return compile_condition(text, env)
+    except ConditionError as exc:
+        return exc
+
+
 class _Compiler:
     """Collects issues while it checks and compiles one policy tree."""
 
     def __init__(self, root: YNode) -> None:
         self.root = root
         self.issues: list[Issue] = []
+        # A condition written verbatim more than once (policies repeat many) is compiled
+        # once per environment. The cache lives and dies with this one load; the entry
+        # keeps its environment alive so the id in the key stays unique.
+        self._conditions: dict[tuple[str, int],
+                               tuple[Environment, Condition | ConditionError]] = {}
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -201,15 +213,19 @@ class _Compiler:
     def condition(self, text: str | None, path: Path, env: Environment) -> Condition | None:
         if text is None:
             return None
-        try:
-            return compile_condition(text, env)
-        except ConditionError as exc:
-            node = node_at(self.root, path)
-            location = (node.position_of(exc.offset) if isinstance(node, YScalar)
-                        else location_of(self.root, path))
-            self.issues.append(_issue_at(location, f"in condition: {exc.message}",
-                                         exc.suggestion))
-            return None
+        key = (text, id(env))
+        cached = self._conditions.get(key)
+        if cached is None:
+            cached = self._conditions[key] = (env, _compiled_or_error(text, env))
+        result = cached[1]
+        if isinstance(result, Condition):
+            return result
+        node = node_at(self.root, path)  # each copy of a bad condition is reported where it is
+        location = (node.position_of(result.offset) if isinstance(node, YScalar)
+                    else location_of(self.root, path))
+        self.issues.append(_issue_at(location, f"in condition: {result.message}",
+                                     result.suggestion))
+        return None
 
     # -- stages --------------------------------------------------------------------------
 
