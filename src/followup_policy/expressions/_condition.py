@@ -41,7 +41,6 @@ class Condition(partial[Any]):
     __slots__ = ()
 
     _env: Environment
-    _traced: Evaluator
     text: str
     fields: frozenset[str]
     params: frozenset[str]
@@ -56,7 +55,6 @@ class Condition(partial[Any]):
         init(self, "params", params)
         init(self, "tree", tree)
         init(self, "_env", env)
-        init(self, "_traced", build(tree, env, tracing=True))
         return self
 
     if TYPE_CHECKING:
@@ -83,8 +81,18 @@ class Condition(partial[Any]):
 
     def _record(self, values: Mapping[str, Any]) -> Record:
         context = TraceContext(values)
-        self._traced(context)
+        self._tracing()(context)
         return context.records[0]
+
+    def _tracing(self) -> Evaluator:
+        """The tracing closures, built on first use: only ``explain`` and the policy tests
+        need them, and building them doubled the cost of compiling every condition.
+        Two threads racing here build equal closures; either one may be kept."""
+        traced: Evaluator | None = self.__dict__.get("_traced")
+        if traced is None:
+            traced = build(self.tree, self._env, tracing=True)
+            object.__setattr__(self, "_traced", traced)
+        return traced
 
     def __repr__(self) -> str:
         return f"Condition({self.text!r})"
