@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 import followup_policy as fp
 from followup_policy.messages import render_issue
-from followup_policy.slips import explain_syntax_error, find_slips
+from followup_policy.slips import (
+    _content_lines,
+    _line_slips,
+    _no_space_re,
+    explain_syntax_error,
+    find_slips,
+)
 
 from .conftest import ROOT
 
@@ -142,3 +148,19 @@ def test_slip_finders_never_fail_on_any_text(text: str) -> None:
     lines = text.count("\n") + 1
     cause = explain_syntax_error(text, lines)
     assert cause is None or 1 <= cause.line <= lines
+
+
+_SLIP_PIECES = [" ", "  ", "\u3000", "\n", "\n  ", "- ", "-", "－", "—", "–", "・", "•", "：",
+                ":", ": ", "，", ",", "＃", "#", " #", "'", '"', "[", "]", "{", "}", "|", ">",
+                "window", "id", "title", "items", "30 days", "是", "核实", "10:00"]
+
+
+@given(st.lists(st.sampled_from(_SLIP_PIECES), max_size=40).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_the_cheap_pre_test_skips_no_slip(text: str) -> None:
+    # find_slips runs the full checks only on lines that pass a cheap test; running them
+    # on every line must find exactly the same slips.
+    no_space = _no_space_re()
+    every_line = [slip for number, line, masked in _content_lines(text)
+                  for slip in _line_slips(number, line, masked, no_space)]
+    assert find_slips(text) == every_line

@@ -76,31 +76,42 @@ def _no_space_re() -> re.Pattern[str]:
 
 def _masked(line: str) -> str:
     """The line without its comment, quoted strings blanked out (same length)."""
-    blanked = _QUOTED_RE.sub(lambda m: " " * len(m.group()), line)
-    return _COMMENT_RE.sub("", blanked)
+    if '"' in line or "'" in line:
+        line = _QUOTED_RE.sub(lambda m: " " * len(m.group()), line)
+    return _COMMENT_RE.sub("", line) if "#" in line else line
 
 
-def _content_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of every line outside block scalars (``|`` and ``>`` bodies)."""
+def _content_lines(text: str) -> Iterator[tuple[int, str, str]]:
+    """(line number, line, :func:`_masked` line) of every line outside block scalars
+    (``|`` and ``>`` bodies)."""
     block_indent: int | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         indent = len(_INDENT_RE.match(line).group())  # type: ignore[union-attr]
-        stripped = line.strip(" \u3000\t")
         if block_indent is not None:
-            if not stripped or indent > block_indent:
+            if indent > block_indent or not line.strip(" \u3000\t"):
                 continue
             block_indent = None
-        if _BLOCK_HEADER_RE.search(_masked(line).rstrip()) and ":" in line:
+        masked = _masked(line)
+        if (("|" in masked or ">" in masked) and ":" in line
+                and _BLOCK_HEADER_RE.search(masked.rstrip())):
             block_indent = indent
-        yield number, line
+        yield number, line, masked
+
+
+_SUSPECT_RE = re.compile("[\u3000－—–・•：，＃]|:[^\\s:]|^[ \u3000]*-\\S")
+"""A cheap test every slip passes on the masked line: a character only a slip uses, a
+colon glued to what follows, or a dash glued to a list item. Most lines fail it and
+skip the full checks of :func:`_line_slips`."""
 
 
 def find_slips(text: str) -> list[Slip]:
     """The slips in ``text`` that are never legitimate policy YAML, in line order."""
     slips: list[Slip] = []
     no_space = _no_space_re()
-    for number, line in _content_lines(text):
-        slips.extend(_line_slips(number, line, _masked(line), no_space))
+    suspect = _SUSPECT_RE.search
+    for number, line, masked in _content_lines(text):
+        if suspect(masked):
+            slips.extend(_line_slips(number, line, masked, no_space))
     return slips
 
 
@@ -189,10 +200,10 @@ def explain_syntax_error(text: str, error_line: int) -> Slip | None:
     levels: list[int] = [0]  # indentation of the open block levels
     previous: tuple[int, bool] | None = None  # (indent of content, opens a block)
     flow_depth = 0  # lines inside a multi-line [...] or {...} may be indented freely
-    for number, line in _content_lines(text):
+    for number, line, masked_line in _content_lines(text):
         if number > error_line:
             break
-        masked = _masked(line).rstrip()
+        masked = masked_line.rstrip()
         stripped = masked.strip()
         if not stripped:
             continue
