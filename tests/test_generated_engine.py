@@ -266,6 +266,72 @@ def test_results_built_by_generated_code_behave_like_validated_models(
         fast.actions[0].status = "due"  # type: ignore[misc]
 
 
+def test_results_are_built_as_plain_tuples_only_when_the_class_just_packs_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from followup_policy.decisions import Action, Decision
+    from followup_policy.engines.generated._writer import packs_its_fields
+
+    assert packs_its_fields(Action) and packs_its_fields(Decision)
+    source = fp.loads_policy(APPLY_WITH_CONDITIONAL_CHECKLIST, "p.yaml").source_code()
+    assert "_new_tuple(_Action, (" in source and "_new_tuple(_Decision, (" in source
+    original = Action.__new__
+
+    def rotating(cls: type[Action], *fields: Any) -> Action:  # a constructor doing more
+        made = tuple(original(cls, *fields))
+        return tuple.__new__(cls, (*made[1:], made[0]))
+
+    monkeypatch.setattr(Action, "__new__", staticmethod(rotating))
+    assert not packs_its_fields(Action)
+    policy = fp.loads_policy(APPLY_WITH_CONDITIONAL_CHECKLIST, "p.yaml")
+    assert "_new_tuple(_Action" not in policy.source_code()
+    assert "_Action(" in policy.source_code()
+
+
+def _rules_policy(rules: list[tuple[str, str, str]]) -> str:
+    """Rules that always fire: (anchor, after, window) each."""
+    lines = ["policy: {id: order, title: 顺序, version: '1'}",
+             "fields: {opened: {type: date, required: true}}", "rules:"]
+    for index, (anchor, after, window) in enumerate(rules):
+        lines.append(f"  - {{id: r{index}, when: 'true', severity: low, action: {{kind: k,"
+                     f" anchor: {anchor}, after: {after}, window: {window}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+ORDERS = [  # rules, whether they are appended in order, a loan where sorting matters
+    ([("disbursement_date", "1 days", "5 days"), ("disbursement_date", "2 days", "4 days"),
+      ("disbursement_date", "1 weeks", "0 days")], True),
+    ([("disbursement_date", "10 days", "0 days"), ("disbursement_date", "1 days", "0 days")],
+     False),
+    ([("disbursement_date", "1 months", "0 days"), ("disbursement_date", "30 days", "0 days")],
+     False),
+    ([("opened", "0 days", "0 days"), ("disbursement_date", "1 days", "0 days")], False),
+]
+
+
+@pytest.mark.parametrize(("rules", "in_order"), ORDERS)
+def test_a_sort_is_skipped_only_when_actions_come_in_order(
+        rules: list[tuple[str, str, str]], in_order: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from followup_policy.engines.generated import _writer
+
+    raws = [{"loan_id": "L1", "disbursement_date": "2026-01-05", "opened": "2026-01-20"},
+            {"loan_id": "L2", "disbursement_date": "2026-01-05", "opened": "2026-01-20",
+             "follow_ups": [{"action": "r0", "date": "2026-01-06", "outcome": "refused"}]}]
+
+    def disagreements() -> list[str]:
+        policy = fp.loads_policy(_rules_policy(rules), "order.yaml")
+        assert _writer.appended_in_order(policy.parts) is in_order
+        return [raw["loan_id"] for raw in raws
+                if outcome(policy, raw, "2026-03-01", "generated")
+                != outcome(policy, raw, "2026-03-01", "interpreter")]
+
+    assert disagreements() == []
+    if not in_order:  # the mutant: told they come in order, the decisions are wrong
+        monkeypatch.setattr(_writer, "appended_in_order", lambda parts: True)
+        in_order = True
+        assert disagreements() == ["L1"]
+
+
 def test_exact_class_shortcuts_return_what_the_coercer_would() -> None:
     from followup_policy import snapshots
     from followup_policy.engines.generated._writer import _EXACT

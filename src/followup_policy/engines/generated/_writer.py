@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import evaluation, snapshots
 from ...decimals import library_decimals
-from ...decisions import ACTION_ORDER, Action, Decision, Finding
+from ...decisions import ACTION_ORDER, Action, Decision, Finding, _Value
 from ...durations import Duration, add_months
 from ...expressions import Condition
 from ...expressions._ast import Param, walk
@@ -33,7 +33,14 @@ from ._expressions import MAX_INLINE_DEPTH, ExpressionWriter, context_free, dept
 from ._runtime import no_evaluation_date, show
 
 if TYPE_CHECKING:
-    from ...policy import CompiledChecklist, CompiledFrequency, CompiledNode, CompiledRule, Policy
+    from ...policy import (
+        CompiledChecklist,
+        CompiledFrequency,
+        CompiledNode,
+        CompiledRule,
+        Policy,
+        PolicyParts,
+    )
 
 __all__ = ["GeneratedModule", "write_module"]
 
@@ -102,7 +109,7 @@ class _ModuleWriter:
                                             never_none)
         self.expressions.params_source = policy.parameters
         for name, value in (
-            ("_Action", Action), ("_Finding", Finding),
+            ("_Action", Action), ("_Finding", Finding), ("_new_tuple", tuple.__new__),
             ("_Decision", Decision), ("_add_months", add_months),
             ("_date", date), ("_show", show), ("_no_date", no_evaluation_date),
             ("_unknown", evaluation._record_unknown),
@@ -201,7 +208,14 @@ class _ModuleWriter:
             raise AssertionError(f"generated Action misses fields {missing}")
         fields = {**fields, "reasons": self.deferred(fields["reasons"])}
         args = ", ".join(fields[name] for name in Action._fields)
-        self.out(f"actions.append(_Action({args}))")
+        self.out(f"actions.append({self.make('_Action', Action, args)})")
+
+    def make(self, name: str, cls: type[_Value], args: str) -> str:
+        """An expression building a ``cls`` from ``args`` (its fields in order): the tuple
+        itself when the class's constructor does nothing else (no Python-level call)."""
+        if packs_its_fields(cls):
+            return f"_new_tuple({name}, ({args}))"
+        return f"{name}({args})"
 
     def deferred(self, reasons: str) -> str:
         """The reasons expression as a recipe ``(_reasonsN, local, ...)``: the texts are
@@ -305,10 +319,15 @@ class _ModuleWriter:
             for index, rule in enumerate(self.parts.rules):
                 out(f"# rules[{index}]")
                 self.write_rule(rule)
-            out("actions.sort(key=_order)")
-            out(f"return _Decision(loan_id, on, tier, {self.const(self.policy.id)},"
-                f" {self.const(self.policy.version)}, {self.const(self.policy.digest)},"
-                " tuple(actions), tuple(dict.fromkeys(findings)) if findings else ())")
+            if appended_in_order(self.parts):  # only history can add actions out of order
+                with out.block("if hist is not None:"):
+                    out("actions.sort(key=_order)")
+            else:
+                out("actions.sort(key=_order)")
+            args = (f"loan_id, on, tier, {self.const(self.policy.id)},"
+                    f" {self.const(self.policy.version)}, {self.const(self.policy.digest)},"
+                    " tuple(actions), tuple(dict.fromkeys(findings)) if findings else ()")
+            out(f"return {self.make('_Decision', Decision, args)}")
 
     def all_conditions(self) -> Iterator[Condition]:
         parts = self.parts
@@ -596,6 +615,58 @@ class _ModuleWriter:
                               f"{-exponent - 1} < x.adjusted() < {exponent + 1}",
                               f"len(str(x)) <= {snapshots.MAX_NUMBER_DIGITS}", *bounds])
         return f"x if {plain} else {decimal}(x) if {whole}"
+
+
+def appended_in_order(parts: PolicyParts) -> bool:
+    """Whether the actions a loan without history gets are appended (timing nodes, then
+    frequency, then rules) already in :data:`~followup_policy.decisions.ACTION_ORDER`.
+
+    So when every action is a whole number of days from one anchor: its deadline is the
+    anchor plus ``after + window`` (``every + window`` for frequency, from disbursement),
+    and the order by (those days, id) is known now. The frequency entry is one of
+    several, by tier: each must fit between the actions before and after it.
+    """
+    groups: list[list[tuple[int, str]]] = []
+    anchors = set()
+    for node in parts.nodes:
+        anchors.add(node.anchor)
+        groups.append([(_days(node.after, node.window), node.id)])
+    if parts.frequency:
+        anchors.add("disbursement_date")
+        groups.append([(_days(entry.every, entry.window), "frequency")
+                       for entry in parts.frequency.values()])
+    for rule in parts.rules:
+        anchors.add(rule.anchor)
+        groups.append([(_days(rule.after, rule.window), rule.id)])
+    if len(anchors) > 1 or any(days < 0 for group in groups for days, _ in group):
+        return False
+    highest: tuple[int, str] | None = None
+    for group in groups:
+        if highest is not None and min(group) < highest:
+            return False
+        highest = max(group) if highest is None else max(highest, *group)
+    return True
+
+
+def _days(*durations: Duration) -> int:
+    """The total of durations in days; -1 if one is in months or years (not a fixed number
+    of days)."""
+    total = 0
+    for duration in durations:
+        if duration.unit not in ("days", "weeks"):
+            return -1
+        total += duration.amount * (7 if duration.unit == "weeks" else 1)
+    return total
+
+
+def packs_its_fields(cls: type[_Value]) -> bool:
+    """Whether ``cls(*values)`` is exactly the tuple of ``values`` (one per field, in order):
+    then ``tuple.__new__(cls, values)`` builds the same object without calling the class."""
+    markers = tuple(object() for _ in cls._fields)
+    construct: Callable[..., Any] = cls  # each result class takes its fields as arguments
+    made = construct(*markers)
+    return made.__class__ is cls and len(made) == len(markers) and all(
+        got is marker for got, marker in zip(tuple.__iter__(made), markers, strict=False))
 
 
 _DATE_FAST = "x if x.__class__ is _date and _MIN_DATE <= x <= _MAX_DATE"
