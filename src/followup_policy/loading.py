@@ -322,23 +322,29 @@ class _Builder:
         return Location(self.file, mark.line + 1, mark.column + 1)
 
     def run(self) -> YNode | None:
-        for event in yaml.parse(self.source.text, Loader=_LOADER):
-            kind = type(event)
-            if kind is yaml.ScalarEvent:
-                self.scalar(event)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                self.start(event, kind is yaml.MappingStartEvent)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                self.end()
-            elif kind is yaml.AliasEvent:
-                self.alias(event)
-            elif kind is yaml.DocumentStartEvent:
-                self.documents += 1
-                if self.documents > 1:
-                    self.issue(self.mark(event.start_mark),
-                               "a policy file holds one YAML document; remove the second "
-                               "document (after '---') or move it to its own file")
-                    raise _Abort
+        loader = _LOADER(self.source.text)  # what yaml.parse does, without its generator
+        scalar, start, end = self.scalar, self.start, self.end
+        try:
+            while loader.check_event():
+                event = loader.get_event()
+                kind = type(event)
+                if kind is yaml.ScalarEvent:
+                    scalar(event)
+                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    start(event, kind is yaml.MappingStartEvent)
+                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    end()
+                elif kind is yaml.AliasEvent:
+                    self.alias(event)
+                elif kind is yaml.DocumentStartEvent:
+                    self.documents += 1
+                    if self.documents > 1:
+                        self.issue(self.mark(event.start_mark),
+                                   "a policy file holds one YAML document; remove the second"
+                                   " document (after '---') or move it to its own file")
+                        raise _Abort
+        finally:
+            loader.dispose()
         return self.root
 
     def count(self, size: int, location: Location) -> None:
@@ -422,7 +428,10 @@ class _Builder:
     def scalar(self, event: Any) -> None:
         source = self.source
         start, end = event.start_mark.index, event.end_mark.index
-        if event.anchor is not None or event.tag is not None:
+        mark = self.mark(event.start_mark)  # where the tag is, and the value when untagged
+        tag = event.tag
+        anchor = event.anchor
+        if anchor is not None or tag is not None:
             text = source.text
             while start < end and text[start] in "&!":
                 match = _PROPERTY_RE.match(text, start, end)
@@ -432,22 +441,29 @@ class _Builder:
             start = min(start, end)
             location = source.location(start)
         else:
-            location = self.mark(event.start_mark)
-        self.count(1, location)
+            location = mark
+        self.total += 1
+        if self.total > MAX_NODES:
+            self.count(0, location)
         style = event.style or ""
         raw = _RawSpan(source, start, end, style, event.value)
-        top = self.stack[-1] if self.stack else None
+        stack = self.stack
+        top = stack[-1] if stack else None
         if top is not None and top.is_map and top.key_state == _EXPECT_KEY:
-            self.check_tag(event.tag, self.mark(event.start_mark), _SCALAR_TAGS)
-            if event.anchor is not None:
-                self.anchors[event.anchor] = (YScalar(event.value, location, raw), 1)
-            self.take_key(top, event.value, location, plain=not style and event.tag is None,
+            if tag is not None:
+                self.check_tag(tag, mark, _SCALAR_TAGS)
+            if anchor is not None:
+                self.anchors[anchor] = (YScalar(event.value, location, raw), 1)
+            self.take_key(top, event.value, location, plain=not style and tag is None,
                           size=1)
             return
-        value = self.resolve(event, style, self.mark(event.start_mark), location)
+        if tag is None and not style:
+            value = self.resolve_plain(event.value, location)
+        else:
+            value = self.resolve(event, style, mark, location)
         node = YScalar(value, location, raw)
-        if event.anchor is not None:
-            self.anchors[event.anchor] = (node, 1)
+        if anchor is not None:
+            self.anchors[anchor] = (node, 1)
         self.attach(node, 1)
 
     def resolve(self, event: Any, style: str, tag_location: Location,
