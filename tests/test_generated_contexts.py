@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import followup_policy as fp
 from followup_policy.decimals import library_decimals
 from followup_policy.engines.generated import _runtime, _writer
+from followup_policy.engines.generated._expressions import NAMED_CONTEXT
 from followup_policy.evaluation import _show
 from followup_policy.expressions._ops import divide
 
@@ -138,8 +139,10 @@ numbers = (st.integers(-(10**40), 10**40)
 def test_division_in_the_named_context_is_the_reference_division(left: Any, right: Any) -> None:
     with library_decimals():
         expected = divide(left, right)
+    generated = NAMED_CONTEXT["div"].format("left", "right")
     with decimal.localcontext(HOSTILE):
-        got = _runtime.divide(left, right)
+        got = eval(generated, {"_divide_in_library": _runtime.LIBRARY_CONTEXT.divide,
+                               "left": left, "right": right})
     # the same digits and exponent, not just an equal value
     assert (got if got is None else got.as_tuple()) == (
         expected if expected is None else expected.as_tuple())

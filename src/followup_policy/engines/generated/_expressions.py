@@ -38,7 +38,7 @@ from ...expressions._types import INT
 from ...expressions.operators import Operator, comparison_of, operator_of
 from ...expressions.translator import Application, Translator
 from ._constants import Constants, int_literal
-from ._runtime import divide
+from ._runtime import LIBRARY_CONTEXT
 
 __all__ = [
     "CALLED",
@@ -158,9 +158,13 @@ class ExpressionWriter(Translator[str]):
         inline = INLINE.get(op.key)
         if inline is not None:
             return inline
+        named = NAMED_CONTEXT.get(op.key)
+        if named is not None:
+            self.helper("_divide_in_library", _DIVIDE_IN_LIBRARY)
+            return named
         if op.key not in CALLED:
             raise KeyError(f"the generated engine has no translation of '{op.symbol}'")
-        function = self.helper("_op_" + op.key, NAMED_CONTEXT.get(op.key, op.implementation))
+        function = self.helper("_op_" + op.key, op.implementation)
         count = op.arity + (op.context == "as_of")
         return function + "(" + ", ".join(f"{{{i}}}" for i in range(count)) + ")"
 
@@ -281,9 +285,14 @@ KLEENE: dict[str, Callable[[ExpressionWriter, BoolOp], str]] = {
 }
 """Entries with short-circuiting code of their own."""
 
-NAMED_CONTEXT: dict[str, Callable[..., Any]] = {"div": divide}
-"""Called entries written with the library's decimal context named instead of the table's
-implementation, which rounds in the current context (a test holds each to the table's)."""
+NAMED_CONTEXT: dict[str, str] = {
+    "div": "(None if {1} == 0 else _divide_in_library({0}, {1}))",
+}
+"""Entries written inline with the library's decimal context named (``_divide_in_library``
+is ``LIBRARY_CONTEXT.divide``, which converts an int exactly, as ``Decimal(left)`` does)
+instead of calling the table's implementation, which rounds in the current context. The
+operands of a strict operator are always names or constants here, so one may be read
+twice. A test holds each to the table's implementation."""
 
 CONTEXT_FREE = frozenset({
     "not", "and", "or", "eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "list_eq",
@@ -319,6 +328,9 @@ def context_free(node: Node) -> bool:
             elif key not in CONTEXT_FREE:
                 return False
     return True
+
+
+_DIVIDE_IN_LIBRARY = LIBRARY_CONTEXT.divide  # one bound method, bound once per module
 
 
 _CONSTANT = re.compile(r"^(K[0-9]+|-?[0-9]+)$")

@@ -8,7 +8,8 @@ two together).
 Switching the decimal context costs about as much as evaluating a dozen rules, so a
 policy whose conditions only compare numbers and divide (see
 :func:`._expressions.context_free`) is evaluated without switching: the one operation
-that rounds, ``/``, names the library's context itself (:func:`divide`), and reasons
+that rounds, ``/``, names the library's context itself
+(:data:`._expressions.NAMED_CONTEXT`), and reasons
 show decimals the way that context does (:func:`show`), whatever the caller's is.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 from ...decimals import DECIMAL_CONTEXT
 from ...errors import SnapshotError
 
-__all__ = ["LIBRARY_CONTEXT", "divide", "no_evaluation_date", "show"]
+__all__ = ["LIBRARY_CONTEXT", "no_evaluation_date", "show"]
 
 LIBRARY_CONTEXT = DECIMAL_CONTEXT.copy()
 """The library's decimal context, named explicitly by generated code instead of being
@@ -34,16 +35,6 @@ def no_evaluation_date(loan_id: str) -> SnapshotError:
         "no evaluation date: pass as_of or include 'as_of' in the snapshot",
         loan_id=loan_id, field="as_of",
     )
-
-
-def divide(left: Any, right: Any, _divide: Any = LIBRARY_CONTEXT.divide) -> Decimal | None:
-    """:func:`followup_policy.expressions._ops.divide` in :data:`LIBRARY_CONTEXT`: the same
-    quotient (an int converted exactly, as ``Decimal(left)`` does; ``None`` for a zero
-    divisor), in any current context. A test holds the two together."""
-    if right == 0:
-        return None
-    result: Decimal = _divide(left, right)
-    return result
 
 
 def show(value: Any) -> str:

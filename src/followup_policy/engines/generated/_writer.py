@@ -115,7 +115,8 @@ class _ModuleWriter:
             ("_unknown", evaluation._record_unknown),
             ("_missing_anchor", evaluation._missing_anchor),
             ("_read", policy._reader.read), ("_follow_ups", snapshots._follow_ups),
-            ("_iso_date", _iso_date), ("_order", ACTION_ORDER),
+            ("_iso_date", _iso_date), ("_cached_date", snapshots.cached_date),
+            ("_order", ACTION_ORDER),
             ("_History", evaluation.History), ("_node_followup", evaluation.node_followup),
             ("_rule_followup", evaluation.rule_followup),
             ("_frequency_followup", evaluation.frequency_followup),
@@ -532,9 +533,9 @@ class _ModuleWriter:
                     with out.block("else:"):
                         out("raise LookupError")
                     out("x = get('disbursement_date')")
-                    out(f"disb = {_DATE_FAST} else _iso_date(x)")
+                    out(f"disb = {_DATE_FAST} else {_DATE_TEXT}")
                     out("x = get('as_of')")
-                    out(f"snap_as_of = None if x is None else ({_DATE_FAST} else _iso_date(x))")
+                    out(f"snap_as_of = None if x is None else ({_DATE_FAST} else {_DATE_TEXT})")
                     for coercer in self.coercers:
                         self.write_field(coercer)
                     out("x = get('follow_ups')")
@@ -558,48 +559,60 @@ class _ModuleWriter:
                     f" snapshot.as_of, snapshot.follow_ups, as_of, {args})")
 
     def write_field(self, coercer: snapshots.FieldCoercer) -> None:
+        """Read one declared field: the values the coercer would return as they are (or as
+        ``Decimal``) first, without a call; then a missing or blank value; then the coercer."""
         out = self.out
         local = self.locals[coercer.name]
-        coerce = self.const(coercer.coerce)
         out(f"x = get({self.const(coercer.name)})")
-        with out.block("if x is None or (x.__class__ is str and not x.strip()):"):
+        keyword = "if"
+        for condition, value in self.shortcuts(coercer):
+            with out.block(f"{keyword} {condition}:"):
+                out(f"{local} = {value}")
+            keyword = "elif"
+        with out.block(f"{keyword} x is None or (x.__class__ is str and not x.strip()):"):
             if coercer.required and coercer.default is None:
                 out("raise LookupError")
             else:
                 out(f"{local} = {self.const(coercer.default)}")
         with out.block("else:"):
-            exact = _EXACT.get(coercer.coerce)
-            fast = self.declared_fast_path(coercer.name)
-            if fast is not None:
-                out(f"{local} = {fast} else {coerce}(x)")
-            elif coercer.coerce is snapshots.coerce_date:
-                out(f"{local} = {_DATE_FAST} else _iso_date(x)")
-            elif coercer.coerce is snapshots._coerce_int:
-                out(f"{local} = x if x.__class__ is int and -_INT_BOUND < x < _INT_BOUND"
-                    f" else {coerce}(x)")
-            elif coercer.coerce is snapshots._coerce_string:
-                out(f"{local} = x if x.__class__ is str and x.isascii() and len(x) <= _MAX_TEXT"
-                    f" else {coerce}(x)")
-            elif exact is not None:
-                out(f"{local} = x if x.__class__ is {self.k.helper('_' + exact.__name__, exact)}"
-                    f" else {coerce}(x)")
+            if coercer.coerce is snapshots.coerce_date:
+                out(f"{local} = {_DATE_TEXT}")
             else:
-                out(f"{local} = {coerce}(x)")
+                out(f"{local} = {self.const(coercer.coerce)}(x)")
 
+    def shortcuts(self, coercer: snapshots.FieldCoercer) -> list[tuple[str, str]]:
+        """``(condition on x, value)`` pairs for raw values the coercer would return
+        unchanged (or as ``Decimal``): never ``None`` and never blank text (those are
+        missing, tested after these), so each may be tested first."""
+        declared = self.declared_shortcuts(coercer.name)
+        if declared:
+            return declared
+        exact = _EXACT.get(coercer.coerce)
+        if coercer.coerce is snapshots.coerce_date:
+            return [(_DATE_VALUE, "x")]
+        if coercer.coerce is snapshots._coerce_int:
+            return [("x.__class__ is int and -_INT_BOUND < x < _INT_BOUND", "x")]
+        if coercer.coerce is snapshots._coerce_string:
+            return [("x.__class__ is str and x.isascii() and len(x) <= _MAX_TEXT"
+                     " and x.strip()", "x")]
+        if exact is not None and exact is not str:
+            return [(f"x.__class__ is {self.k.helper('_' + exact.__name__, exact)}", "x")]
+        return []
 
-    def declared_fast_path(self, name: str) -> str | None:
-        """``<value> if <x needs no check>`` for an enum, a bounded int, or a decimal given
-        as an int or a plain ``Decimal``: the values the field's coercer returns unchanged
-        (or as ``Decimal``) without a call; anything else takes the coercer. None: no such
-        shortcut."""
+    def declared_shortcuts(self, name: str) -> list[tuple[str, str]]:
+        """Shortcuts for an enum, a bounded int, or a decimal given as an int or a plain
+        ``Decimal``: the values the field's declared coercer returns unchanged (or as
+        ``Decimal``) without a call. Empty: none of these."""
         spec = self.policy.document.fields[name]
         if spec.type == "enum":
-            # only values the text check passes, so membership alone decides
-            allowed = frozenset(v for v in spec.values or () if snapshots.text_problem(v) is None)
-            return f"x if x.__class__ is str and x in {self.const(allowed)}"
+            # only values the text check passes and that are not blank (blank is missing),
+            # so membership alone decides
+            allowed = frozenset(v for v in spec.values or ()
+                                if snapshots.text_problem(v) is None and v.strip())
+            return [(f"x.__class__ is str and x in {self.const(allowed)}", "x")]
         if spec.type not in ("int", "decimal") or (spec.type == "int" and spec.min is None
                                                    and spec.max is None):
-            return None
+            return []
         bounds = []
         if spec.min is not None:
             bounds.append(f"{self.const(spec.min)} <= x")
@@ -607,14 +620,14 @@ class _ModuleWriter:
             bounds.append(f"x <= {self.const(spec.max)}")
         whole = " and ".join(["x.__class__ is int", "-_INT_BOUND < x < _INT_BOUND", *bounds])
         if spec.type == "int":
-            return f"x if {whole}"
+            return [(whole, "x")]
         decimal = self.k.helper("_Decimal", Decimal)
         # snapshots._checked_number's limits; the text length bounds the digits from above
         exponent = snapshots.MAX_NUMBER_EXPONENT
         plain = " and ".join([f"x.__class__ is {decimal}", "x.is_finite()",
                               f"{-exponent - 1} < x.adjusted() < {exponent + 1}",
                               f"len(str(x)) <= {snapshots.MAX_NUMBER_DIGITS}", *bounds])
-        return f"x if {plain} else {decimal}(x) if {whole}"
+        return [(plain, "x"), (whole, f"{decimal}(x)")]
 
 
 def appended_in_order(parts: PolicyParts) -> bool:
@@ -669,7 +682,10 @@ def packs_its_fields(cls: type[_Value]) -> bool:
         got is marker for got, marker in zip(tuple.__iter__(made), markers, strict=False))
 
 
-_DATE_FAST = "x if x.__class__ is _date and _MIN_DATE <= x <= _MAX_DATE"
+_DATE_VALUE = "x.__class__ is _date and _MIN_DATE <= x <= _MAX_DATE"
+_DATE_FAST = f"x if {_DATE_VALUE}"
+_DATE_TEXT = "_cached_date(x) if x.__class__ is str else _iso_date(x)"
+"""A date that is not a ``date``: text through the shared cache, the rest to the coercer."""
 
 _EXACT: Mapping[Callable[[Any], Any], type] = {
     snapshots._coerce_int: int,
