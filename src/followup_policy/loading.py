@@ -446,17 +446,18 @@ class _Builder:
         if self.total > MAX_NODES:
             self.count(0, location)
         style = event.style or ""
-        raw = _RawSpan(source, start, end, style, event.value)
         stack = self.stack
         top = stack[-1] if stack else None
         if top is not None and top.is_map and top.key_state == _EXPECT_KEY:
             if tag is not None:
                 self.check_tag(tag, mark, _SCALAR_TAGS)
             if anchor is not None:
+                raw = _RawSpan(source, start, end, style, event.value)
                 self.anchors[anchor] = (YScalar(event.value, location, raw), 1)
             self.take_key(top, event.value, location, plain=not style and tag is None,
                           size=1)
             return
+        raw = _RawSpan(source, start, end, style, event.value)
         if tag is None and not style:
             value = self.resolve_plain(event.value, location)
         else:
