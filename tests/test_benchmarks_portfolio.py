@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -25,13 +26,20 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
+def bench() -> Iterator[ModuleType]:
+    """benchmarks/portfolio.py as a module (it puts benchmarks/ on sys.path: taken off
+    again afterwards, so other tests' imports are as they were)."""
+    path = sys.path.copy()
     spec = importlib.util.spec_from_file_location("bench_portfolio", BENCHMARKS / "portfolio.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_portfolio"] = module
-    spec.loader.exec_module(module)
-    return module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path[:] = path
+        del sys.modules["bench_portfolio"]
 
 
 def test_peer_workload_portfolio_engine_equals_the_if_chain(bench: ModuleType,
