@@ -4,13 +4,17 @@ The interpreter (``evaluation._History``, ``_Scan``) judges each entry naming an
 with :func:`~followup_policy.evaluation.verdict_of` and scans the entries of the
 action's current cycle. Here the same happens over the whole ``follow_ups`` table:
 
-- ``entries``: one row per entry dated on or before the loan's ``as_of``, with its verdict
-  for every distinct accepted-channel set (``__v<i>``) and, per tracked action, whether
-  it lies in the action's current cycle (``<track>_in``) and is a failed attempt there
-  (``<track>_fail``); for an action that escalates, the date of its Nth failed attempt;
+- ``entries``: one narrow row per entry dated on or before the loan's ``as_of``, with its
+  verdict for every distinct accepted-channel set (``__v<i>``);
 - ``history``: per loan, what those add up to: the latest completing entry, the entries
   and failed attempts of the current cycle, the last attempt, the Nth attempt, and for
-  frequency the latest completing entry of any action.
+  frequency the latest completing entry of any action. Whether an entry lies in a
+  track's current cycle (``<track>_in``) and is a failed attempt there (``<track>_fail``)
+  is computed on the way into the per-loan sums, never stored: a table of them (two
+  columns per track for every entry) cost more to write than everything else;
+- ``flagged``: the entries with a verdict some track may report (outcome or channel
+  missing or unknown), for the entry findings, which test the cycle with
+  :meth:`HistorySql.in_cycle` against the loan's ``evaluated`` row.
 
 A *track* is one action whose history is read: a timing node, a rule, a frequency entry
 (one per tier: tiers may accept different channels) or an escalation. Entry order is the
@@ -73,6 +77,27 @@ class HistorySql:
         """The entries column holding ``track``'s verdict of each entry."""
         return self.q(self.verdicts[track.completion.channels])
 
+    def in_cycle(self, track: Track, entry: str, loan: str) -> str:
+        """Whether entry ``entry`` (an ``entries`` alias) lies in ``track``'s current cycle,
+        read against ``loan`` (an ``evaluated`` alias): the entry findings' test."""
+        day = f"{entry}.{self.q('date')}"
+        if track.kind == "frequency":
+            lo, gt = f"{loan}.{self.q('disbursement_date')}", f"{loan}.{self.col(track, 'base')}"
+        elif track.kind == "escalation":
+            assert track.parent is not None
+            lo, gt = f"{loan}.{self.col(track.parent, 'nth')}", None
+        else:
+            assert track.anchor is not None
+            lo, gt = f"{loan}.{self.q(track.anchor)}", None
+            if track.kind == "rule":
+                done = f"{loan}.{self.col(track, 'done')}"
+                gt = f"CASE WHEN {done} >= {lo} THEN {done} END"
+        floor = f"{day} >= {lo}"
+        if gt is not None:
+            floor += f" AND ({gt} IS NULL OR {day} > {gt})"
+        return (f"COALESCE({entry}.{self.q('action')} = {self.d.string(track.action)}"
+                f" AND {floor}, FALSE)")
+
     # -- the verdict of one entry (evaluation.verdict_of) ------------------------------------
     def _in_list(self, column: str, names: list[str]) -> str:
         if not names:
@@ -96,28 +121,48 @@ class HistorySql:
 
     # -- statements --------------------------------------------------------------------------
     def entries_sql(self) -> str:
+        """One narrow row per entry dated on or before ``as_of``, judged per channel set."""
         q = self.q
-        window = "OVER (PARTITION BY __row)"
         select = ["f.__row AS __row", "f.__seq AS __seq",
                   *(f"f.{q(c)} AS {q(c)}" for c in ("action", "date", "channel", "outcome")),
                   "l.disbursement_date AS __disb",
-                  *(f"l.{q(a)} AS {q(alias)}" for a, alias in self.anchors.items()),
                   *(f"{self._verdict_sql(s)} AS {q(v)}" for s, v in self.verdicts.items())]
-        sql = (f"SELECT {', '.join(select)} FROM follow_ups f JOIN loans l"
-               f" ON f.__row = l.__row WHERE f.{q('date')} <= l.as_of")
+        return (f"SELECT {', '.join(select)} FROM follow_ups f JOIN loans l"
+                f" ON f.__row = l.__row WHERE f.{q('date')} <= l.as_of")
+
+    def flagged_sql(self) -> str:
+        """The few entries some track may report (no outcome or channel, or one the policy
+        does not know): the entry findings read these instead of every entry."""
+        problems = "('missing_outcome', 'missing_channel', 'unknown_outcome', 'unknown_channel')"
+        test = " OR ".join(f"{self.q(v)} IN {problems}" for v in self.verdicts.values())
+        return f"SELECT * FROM entries WHERE {test or 'FALSE'}"
+
+    def history_sql(self) -> str:
+        """Per loan: every track's figures, the entries judged in one pass (no table)."""
+        q = self.q
+        window = "OVER (PARTITION BY __row)"
+        anchors = "".join(f", l.{q(a)} AS {q(alias)}" for a, alias in self.anchors.items())
+        sql = f"SELECT e.*{anchors} FROM entries e JOIN loans l ON e.__row = l.__row"
         action, day = q("action"), q("date")
-        # 1. the latest completing entry: of the action (any date), or of any action (frequency)
-        latest: list[tuple[str, str]] = []
+        # 1. per loan, the latest completing entry: of each action (any date), or of any
+        # action (frequency, with that action's name)
+        latest = []
         for t in self.tracks:
             v = self.verdict(t)
             if t.kind == "frequency":
                 cond = f"{day} > __disb AND {v} = 'completes'"
-                latest.append((f"max(CASE WHEN {cond} THEN {day} END)", self.col(t, 'base')))
-                latest.append((f"max(CASE WHEN {cond} THEN __seq END)", self.col(t, 'lseq')))
+                latest.append(f"max(CASE WHEN {cond} THEN {day} END) AS {self.col(t, 'base')}")
+                latest.append(f"max_by({action}, CASE WHEN {cond} THEN __seq END)"
+                              f" AS {self.col(t, 'latest')}")
             else:
-                latest.append((f"max(CASE WHEN {action} = {self.d.string(t.action)}"
-                               f" AND {v} = 'completes' THEN {day} END)", self.col(t, 'all')))
-        sql = _per_loan(sql, latest)
+                latest.append(f"max(CASE WHEN {action} = {self.d.string(t.action)}"
+                              f" AND {v} = 'completes' THEN {day} END) AS {self.col(t, 'all')}")
+        if not latest:
+            return "SELECT __row FROM entries GROUP BY __row"
+        ctes = (f"WITH judged AS ({sql}), latest AS (SELECT __row, {', '.join(latest)}"
+                " FROM judged GROUP BY __row)\n")
+        carried = "".join(f", g.{c.rsplit(' AS ', 1)[1]}" for c in latest)
+        sql = f"SELECT j.*{carried} FROM judged j JOIN latest g ON j.__row = g.__row"
         # 2. which entries are in each action's current cycle (escalations: after the Nth)
         cycles = []
         for t in self.tracks:
@@ -143,7 +188,12 @@ class HistorySql:
                     assert t.parent is not None
                     escalations.extend(self._cycle(t, f"{day} >= {self.col(t.parent, 'nth')}"))
             sql = _layer(sql, escalations)
-        return sql
+        kept = ", ".join(f"g.{self.col(t, 'all')} AS {self.col(t, 'done')}"
+                         if t.kind != "frequency" else
+                         f"g.{self.col(t, 'base')}, g.{self.col(t, 'latest')}"
+                         for t in self.tracks)
+        return (f"{ctes}SELECT s.*, {kept} FROM ({self._sums(sql)}) s"
+                " JOIN latest g ON s.__row = g.__row")
 
     def _floor(self, t: Track) -> str:
         """Whether an entry is in ``t``'s current cycle (besides naming its action)."""
@@ -165,28 +215,19 @@ class HistorySql:
         return [f"{inside} AS {self.col(t, 'in')}",
                 f"{inside} AND {self.verdict(t)} = 'failed' AS {self.col(t, 'fail')}"]
 
-    def history_sql(self) -> str:
+    def _sums(self, sql: str) -> str:
+        """Per loan and track: entries and failed attempts of the cycle, the last, the Nth."""
         day = self.q("date")
         aggregates = []
         for t in self.tracks:
-            if t.kind == "frequency":
-                aggregates.append(f"max({self.col(t, 'base')}) AS {self.col(t, 'base')}")
-                aggregates.append(f"max(CASE WHEN __seq = {self.col(t, 'lseq')} THEN"
-                                  f" {self.q('action')} END) AS {self.col(t, 'latest')}")
-            else:
-                aggregates.append(f"max({self.col(t, 'all')}) AS {self.col(t, 'done')}")
             aggregates += [
-                f"CAST(sum(CASE WHEN {self.col(t, 'in')} THEN 1 ELSE 0 END) AS BIGINT)"
-                f" AS {self.col(t, 'tried')}",
-                f"CAST(sum(CASE WHEN {self.col(t, 'fail')} THEN 1 ELSE 0 END) AS BIGINT)"
-                f" AS {self.col(t, 'att')}",
+                f"CAST(count_if({self.col(t, 'in')}) AS BIGINT) AS {self.col(t, 'tried')}",
+                f"CAST(count_if({self.col(t, 'fail')}) AS BIGINT) AS {self.col(t, 'att')}",
                 f"max(CASE WHEN {self.col(t, 'fail')} THEN {day} END) AS {self.col(t, 'last')}",
             ]
             if t.kind != "escalation" and t.completion.escalation is not None:
                 aggregates.append(f"max({self.col(t, 'nth')}) AS {self.col(t, 'nth')}")
-        if not aggregates:
-            return "SELECT __row FROM entries GROUP BY __row"
-        return f"SELECT __row, {', '.join(aggregates)} FROM entries GROUP BY __row"
+        return f"SELECT __row, {', '.join(aggregates)} FROM ({sql}) s GROUP BY __row"
 
     def loan_columns(self) -> list[str]:
         """The ``history`` columns ``evaluated`` takes over (counts without history are 0)."""
@@ -213,14 +254,3 @@ def _layer(sql: str, columns: list[str]) -> str:
     if not columns:
         return sql
     return f"SELECT *, {', '.join(columns)} FROM ({sql}) s"
-
-
-def _per_loan(sql: str, aggregates: list[tuple[str, str]]) -> str:
-    """``sql`` with per-loan aggregates beside each row: a GROUP BY joined back, which
-    engines run far faster than as many whole-partition window aggregates."""
-    if not aggregates:
-        return sql
-    inner = ", ".join(f"{expr} AS {name}" for expr, name in aggregates)
-    outer = ", ".join(f"g.{name} AS {name}" for _, name in aggregates)
-    return (f"SELECT s.*, {outer} FROM ({sql}) s JOIN (SELECT __row, {inner} FROM ({sql}) s0"
-            " GROUP BY __row) g ON s.__row = g.__row")

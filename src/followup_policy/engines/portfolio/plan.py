@@ -10,8 +10,9 @@ The statements read two tables: ``loans`` (one checked row per input record, see
    entry, rule and escalation, the due date, deadline and status (``NULL`` when not shown);
 3. ``actions``: one row per loan and required action, every ``Action`` field, reasons
    text identical to the interpreter's, and the stable task key;
-4. ``findings``: one row per finding (``seq`` per element, ``sub`` per entry: the
-   interpreter's order);
+4. ``flagged`` (the entries some action may report: outcome or channel missing or
+   unknown) and ``findings``: one row per finding (``seq`` per element, ``sub`` per
+   entry: the interpreter's order);
 5. ``decisions``: one row per loan (tier, policy id, version, digest).
 
 Every rule of the semantics is the interpreter's (``evaluation.py``), restated in SQL.
@@ -37,7 +38,7 @@ from .history import HistorySql, Track
 __all__ = ["DECIMAL_TEXT", "FINDINGS_ORDERED", "MATERIALIZED", "PolicySql", "Statement",
            "compile_policy_sql", "unsupported_reason"]
 
-MATERIALIZED = frozenset({"entries", "evaluated"})
+MATERIALIZED = frozenset({"entries", "evaluated", "flagged"})
 """Statements read more than once: computed once (a table on DuckDB, cached on Spark)."""
 
 _QUOTE = "'"
@@ -319,7 +320,7 @@ class _Builder:
         """evaluation._entry_findings: an entry of the current cycle lacking data or naming
         an unknown outcome/channel, while the action is open; in entry order (``sub``)."""
         verdict = f"e.{self.h.verdict(track)}"
-        where = (f"v.{is_open} AND e.{self.h.col(track, 'in')} AND {verdict} IN"
+        where = (f"v.{is_open} AND {self.h.in_cycle(track, 'e', 'v')} AND {verdict} IN"
                  " ('missing_outcome', 'missing_channel', 'unknown_outcome', 'unknown_channel')")
         is_outcome = f"{verdict} IN ('missing_outcome', 'unknown_outcome')"
         missing = f"{verdict} IN ('missing_outcome', 'missing_channel')"
@@ -339,7 +340,7 @@ class _Builder:
         self.findings.append(
             f"SELECT e.__row AS __row, {self.next_seq()} AS seq, e.__seq AS sub,"
             f" {self.text(track.action)} AS rule, {kind} AS kind, {fields} AS fields,"
-            f" {message} AS message FROM entries e JOIN evaluated v ON e.__row = v.__row"
+            f" {message} AS message FROM flagged e JOIN evaluated v ON e.__row = v.__row"
             f" WHERE {where}")
 
     def escalation(self, parent: Track, parent_open: str, category: str | None = None,
@@ -516,7 +517,8 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
             sql = f"SELECT *, {cols} FROM ({sql}) s"
     statements = [Statement("entries", b.h.entries_sql()),
                   Statement("history", b.h.history_sql()),
-                  Statement("evaluated", sql)]
+                  Statement("evaluated", sql),
+                  Statement("flagged", b.h.flagged_sql())]
     statements.append(Statement("actions", "\nUNION ALL\n".join(b.actions) if b.actions
                                 else _empty_actions(b)))
     findings = "\nUNION ALL\n".join(b.findings) if b.findings else _empty_findings(b)

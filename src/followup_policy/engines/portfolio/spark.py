@@ -16,8 +16,8 @@ policy, see docs/portfolio.md): they are wide (hundreds of CASE columns) and the
   deserializes the whole stage (all N branches' expressions): quadratic in the policy's
   size. The union is coalesced back to P partitions (no shuffle): P tasks, each reading
   its share of every branch.
-- ``entries`` and ``evaluated`` are read many times; each is computed once and its plan
-  cut off (a local checkpoint), so later statements plan against a small leaf.
+- ``entries``, ``evaluated`` and ``flagged`` are read many times; each is computed once
+  and its plan cut off (a local checkpoint), so later statements plan against a small leaf.
 """
 
 from __future__ import annotations
