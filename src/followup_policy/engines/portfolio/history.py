@@ -141,8 +141,6 @@ class HistorySql:
         """Per loan: every track's figures, the entries judged in one pass (no table)."""
         q = self.q
         window = "OVER (PARTITION BY __row)"
-        anchors = "".join(f", l.{q(a)} AS {q(alias)}" for a, alias in self.anchors.items())
-        sql = f"SELECT e.*{anchors} FROM entries e JOIN loans l ON e.__row = l.__row"
         action, day = q("action"), q("date")
         # 1. per loan, the latest completing entry: of each action (any date), or of any
         # action (frequency, with that action's name)
@@ -159,10 +157,13 @@ class HistorySql:
                               f" AND {v} = 'completes' THEN {day} END) AS {self.col(t, 'all')}")
         if not latest:
             return "SELECT __row FROM entries GROUP BY __row"
-        ctes = (f"WITH judged AS ({sql}), latest AS (SELECT __row, {', '.join(latest)}"
-                " FROM judged GROUP BY __row)\n")
+        ctes = (f"WITH latest AS (SELECT __row, {', '.join(latest)} FROM entries"
+                " GROUP BY __row)\n")
+        # each entry beside its loan's anchors and latest completions
+        anchors = "".join(f", l.{q(a)} AS {q(alias)}" for a, alias in self.anchors.items())
         carried = "".join(f", g.{c.rsplit(' AS ', 1)[1]}" for c in latest)
-        sql = f"SELECT j.*{carried} FROM judged j JOIN latest g ON j.__row = g.__row"
+        sql = (f"SELECT e.*{anchors}{carried} FROM entries e JOIN loans l ON e.__row = l.__row"
+               " JOIN latest g ON e.__row = g.__row")
         # 2. which entries are in each action's current cycle (escalations: after the Nth)
         cycles = []
         for t in self.tracks:
