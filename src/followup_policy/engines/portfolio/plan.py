@@ -186,7 +186,8 @@ class _Builder:
 
     # -- findings --------------------------------------------------------------------------
     def unknown_finding(self, owner: str, cond: ConditionSql, guard: str, value: str) -> None:
-        """A data_missing finding when ``guard`` holds and the condition is unknown."""
+        """A data_missing finding when ``guard`` holds and the condition is unknown; the
+        missing names are listed once, in a subquery, and the message reads that list."""
         names = self.d.non_null_list([f"CASE WHEN {test} THEN {self.text(n)} END"
                                       for n, test in cond.missing])
         if not cond.missing:
@@ -194,10 +195,13 @@ class _Builder:
         prefix = self.text(f"'{cond.text}' could not be decided: ")
         generic = self.text("no field is missing; a value made it undefined"
                             " (e.g. a division by zero)")
-        message = (f"{prefix} || CASE WHEN {self.d.size(names)} = 0 THEN {generic}"
-                   f" ELSE {self.text('missing ')} || {self.d.join(names, ', ')} END")
-        self.finding(owner, "data_missing", names, message,
-                     f"({guard}) AND ({value}) IS NULL")
+        message = (f"{prefix} || CASE WHEN {self.d.size('fields')} = 0 THEN {generic}"
+                   f" ELSE {self.text('missing ')} || {self.d.join('fields', ', ')} END")
+        self.findings.append(
+            f"SELECT __row, {self.next_seq()} AS seq, 0 AS sub, {self.text(owner)} AS rule,"
+            f" 'data_missing' AS kind, fields, {message} AS message"
+            f" FROM (SELECT __row, {names} AS fields FROM evaluated"
+            f" WHERE ({guard}) AND ({value}) IS NULL) s")
 
     def finding(self, owner: str, kind: str, fields_sql: str, message: str, when: str) -> None:
         self.findings.append(
