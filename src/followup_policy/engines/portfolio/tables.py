@@ -203,6 +203,7 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
     pa = require("pyarrow")
     fields = policy.document.fields
     names = list(fields)
+    numeric = [n for n, spec in fields.items() if spec.type in ("int", "decimal")]  # _fits
     columns: dict[str, list[Any]] = {n: [] for n in ["__row", "loan_id", "disbursement_date",
                                                      "as_of", *names]}
     texts: dict[str, list[Any]] = {n: [] for n, spec in fields.items() if spec.type == "decimal"}
@@ -227,7 +228,7 @@ def check_records(policy: Policy, records: Iterable[Record | Unreadable],
             checked.rejects.append(Reject(item.index, item.line, loan, exc.field, str(exc)))
             continue
         values = snapshot.values
-        if not all(_fits(values[n]) for n in names):
+        if not all(_fits(values[n]) for n in numeric):
             checked.fallback.append((item.index, snapshot, on))
             continue
         columns["__row"].append(item.index)
