@@ -31,6 +31,9 @@ from .dialect import Dialect
 
 __all__ = ["HistorySql", "Track"]
 
+_GROUP = 8
+"""Tracks summed together: fewer aggregates per entry, at the price of a join per group."""
+
 TrackKind = Literal["node", "rule", "frequency", "escalation"]
 
 
@@ -140,7 +143,6 @@ class HistorySql:
     def history_sql(self) -> str:
         """Per loan: every track's figures, the entries judged in one pass (no table)."""
         q = self.q
-        window = "OVER (PARTITION BY __row)"
         action, day = q("action"), q("date")
         # 1. per loan, the latest completing entry: of each action (any date), or of any
         # action (frequency, with that action's name)
@@ -159,19 +161,57 @@ class HistorySql:
             return "SELECT __row FROM entries GROUP BY __row"
         ctes = (f"WITH latest AS (SELECT __row, {', '.join(latest)} FROM entries"
                 " GROUP BY __row)\n")
-        # each entry beside its loan's anchors and latest completions
-        anchors = "".join(f", l.{q(a)} AS {q(alias)}" for a, alias in self.anchors.items())
+        # 2. per group of actions, the entries naming one of them beside their loan's
+        # anchors and latest completions, summed per loan: each row meets the few sums
+        # of its own group, not every track's (DuckDB spends most of this step updating
+        # aggregates), and the groups are joined per loan
         carried = "".join(f", g.{c.rsplit(' AS ', 1)[1]}" for c in latest)
-        sql = (f"SELECT e.*{anchors}{carried} FROM entries e JOIN loans l ON e.__row = l.__row"
-               " JOIN latest g ON e.__row = g.__row")
-        # 2. which entries are in each action's current cycle (escalations: after the Nth)
-        cycles = []
+        kept = ", ".join(f"g.{self.col(t, 'all')} AS {self.col(t, 'done')}"
+                         if t.kind != "frequency" else
+                         f"g.{self.col(t, 'base')}, g.{self.col(t, 'latest')}"
+                         for t in self.tracks)
+        sums, joins = [], []
+        for index, group in enumerate(self._groups()):
+            alias = f"s{index}"
+            sums += [f"{alias}.{self.col(t, name)}" for t in group for name in names_of(t)
+                     if name not in ("done", "base", "latest")]
+            joins.append(f" LEFT JOIN ({self._group_sums(group, carried)}) {alias}"
+                         f" ON g.__row = {alias}.__row")
+        return (f"{ctes}SELECT g.__row, {', '.join([kept, *sums])} FROM latest g"
+                + "".join(joins))
+
+    def _groups(self) -> list[list[Track]]:
+        """The tracks in groups of about ``_GROUP`` naming disjoint sets of actions; an
+        escalation stays with the action it escalates (its cycle starts at that one's Nth
+        failed attempt)."""
+        families: dict[str, list[Track]] = {}  # by the action of the family's head
         for t in self.tracks:
+            head = t.parent if t.kind == "escalation" and t.parent is not None else t
+            families.setdefault(head.action, []).append(t)
+        groups: list[list[Track]] = [[]]
+        for family in families.values():
+            if groups[-1] and len(groups[-1]) + len(family) > _GROUP:
+                groups.append([])
+            groups[-1].extend(family)
+        return [g for g in groups if g]
+
+    def _group_sums(self, group: list[Track], carried: str) -> str:
+        """Per loan, the sums of ``group``'s tracks over the entries naming its actions."""
+        q, day = self.q, self.q("date")
+        actions = sorted({t.action for t in group})
+        anchors = "".join(f", l.{q(a)} AS {q(alias)}" for a, alias in self.anchors.items()
+                          if any(t.anchor == a for t in group))
+        named = ", ".join(self.d.string(a) for a in actions)
+        sql = (f"SELECT e.*{anchors}{carried} FROM entries e JOIN loans l ON e.__row = l.__row"
+               f" JOIN latest g ON e.__row = g.__row WHERE e.{q('action')} IN ({named})")
+        # which entries are in each action's current cycle (escalations: after the Nth)
+        cycles = []
+        for t in group:
             if t.kind == "escalation":
                 continue
             cycles.extend(self._cycle(t, self._floor(t)))
         sql = _layer(sql, cycles)
-        parents = [t for t in self.tracks if t.kind != "escalation"
+        parents = [t for t in group if t.kind != "escalation"
                    and t.completion.escalation is not None
                    and t.completion.escalate_after is not None]
         if parents:
@@ -180,21 +220,16 @@ class HistorySql:
                      f" AND CURRENT ROW) AS {self.col(t, 'rank')}" for t in parents]
             sql = _layer(sql, ranks)
             nths = [f"max(CASE WHEN {self.col(t, 'fail')} AND {self.col(t, 'rank')}"
-                    f" = {t.completion.escalate_after} THEN {day} END) {window}"
-                    f" AS {self.col(t, 'nth')}" for t in parents]
+                    f" = {t.completion.escalate_after} THEN {day} END)"
+                    f" OVER (PARTITION BY __row) AS {self.col(t, 'nth')}" for t in parents]
             sql = _layer(sql, nths)
             escalations = []
-            for t in self.tracks:
+            for t in group:
                 if t.kind == "escalation":
                     assert t.parent is not None
                     escalations.extend(self._cycle(t, f"{day} >= {self.col(t.parent, 'nth')}"))
             sql = _layer(sql, escalations)
-        kept = ", ".join(f"g.{self.col(t, 'all')} AS {self.col(t, 'done')}"
-                         if t.kind != "frequency" else
-                         f"g.{self.col(t, 'base')}, g.{self.col(t, 'latest')}"
-                         for t in self.tracks)
-        return (f"{ctes}SELECT s.*, {kept} FROM ({self._sums(sql)}) s"
-                " JOIN latest g ON s.__row = g.__row")
+        return self._sums(sql, group)
 
     def _floor(self, t: Track) -> str:
         """Whether an entry is in ``t``'s current cycle (besides naming its action)."""
@@ -216,11 +251,11 @@ class HistorySql:
         return [f"{inside} AS {self.col(t, 'in')}",
                 f"{inside} AND {self.verdict(t)} = 'failed' AS {self.col(t, 'fail')}"]
 
-    def _sums(self, sql: str) -> str:
+    def _sums(self, sql: str, group: list[Track]) -> str:
         """Per loan and track: entries and failed attempts of the cycle, the last, the Nth."""
         day = self.q("date")
         aggregates = []
-        for t in self.tracks:
+        for t in group:
             aggregates += [
                 f"CAST(count_if({self.col(t, 'in')}) AS BIGINT) AS {self.col(t, 'tried')}",
                 f"CAST(count_if({self.col(t, 'fail')}) AS BIGINT) AS {self.col(t, 'att')}",
