@@ -120,6 +120,13 @@ class Dialect:
     def text(self, expr: str) -> str:
         return f"CAST({expr} AS STRING)" if self.spark else f"CAST({expr} AS VARCHAR)"
 
+    def without(self, sql: str, columns: list[str]) -> str:
+        """``sql`` without the (quoted) ``columns``: DuckDB then stores fewer columns; Spark
+        has no ``EXCLUDE`` and keeps them (a checkpoint only reads what is used)."""
+        if self.spark or not columns:
+            return sql
+        return f"SELECT * EXCLUDE ({', '.join(columns)}) FROM ({sql}) s"
+
     def string_type(self) -> str:
         return "STRING" if self.spark else "VARCHAR"
 

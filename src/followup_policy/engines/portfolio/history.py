@@ -29,7 +29,7 @@ from typing import Literal
 from ...policy import CompiledCompletion, PolicyParts
 from .dialect import Dialect
 
-__all__ = ["HistorySql", "Track"]
+__all__ = ["HistorySql", "Track", "names_of"]
 
 _GROUP = 8
 """Tracks summed together: fewer aggregates per entry, at the price of a join per group."""

@@ -33,7 +33,7 @@ from ...policy import (
 )
 from .conditions import ConditionSql, NameSql, Unsupported, compile_condition_sql
 from .dialect import Dialect
-from .history import HistorySql, Track
+from .history import HistorySql, Track, names_of
 
 __all__ = ["DECIMAL_TEXT", "FINDINGS_ORDERED", "MATERIALIZED", "PolicySql", "Statement",
            "compile_policy_sql", "unsupported_reason"]
@@ -519,19 +519,22 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
         if layer:
             cols = ", ".join(f"{expr} AS {q(name)}" for name, expr in layer)
             sql = f"SELECT *, {cols} FROM ({sql}) s"
+    actions = "\nUNION ALL\n".join(b.actions) if b.actions else _empty_actions(b)
+    findings = "\nUNION ALL\n".join(b.findings) if b.findings else _empty_findings(b)
+    decisions = (f"SELECT __row, loan_id, as_of, {q('__tier')} AS tier,"
+                 f" {b.text(policy.id)} AS policy_id, {b.text(policy.version)} AS policy_version,"
+                 f" {b.text(policy.digest)} AS policy_digest FROM evaluated")
+    # the steps' own columns the statements after ``evaluated`` never read are not stored
+    later = actions + findings + decisions
+    made = [name for layer in ([("__tier", "")], *b.layers) for name, _ in layer]
+    made += [f"{t.key}_{name}" for t in b.h.tracks for name in names_of(t)]
+    unread = [name for name in made if q(name) not in later and name not in later]
     statements = [Statement("entries", b.h.entries_sql()),
                   Statement("history", b.h.history_sql()),
-                  Statement("evaluated", sql),
-                  Statement("flagged", b.h.flagged_sql())]
-    statements.append(Statement("actions", "\nUNION ALL\n".join(b.actions) if b.actions
-                                else _empty_actions(b)))
-    findings = "\nUNION ALL\n".join(b.findings) if b.findings else _empty_findings(b)
-    statements.append(Statement("findings", findings))
-    statements.append(Statement(
-        "decisions",
-        f"SELECT __row, loan_id, as_of, {q('__tier')} AS tier,"
-        f" {b.text(policy.id)} AS policy_id, {b.text(policy.version)} AS policy_version,"
-        f" {b.text(policy.digest)} AS policy_digest FROM evaluated"))
+                  Statement("evaluated", dialect.without(sql, [q(n) for n in unread])),
+                  Statement("flagged", b.h.flagged_sql()),
+                  Statement("actions", actions), Statement("findings", findings),
+                  Statement("decisions", decisions)]
     return PolicySql(policy.id, dialect.name, tuple(statements))
 
 
