@@ -175,7 +175,7 @@ class HistorySql:
             alias = f"s{index}"
             sums += [f"{alias}.{self.col(t, name)}" for t in group for name in names_of(t)
                      if name not in ("done", "base", "latest")]
-            joins.append(f" LEFT JOIN ({self._group_sums(group, carried)}) {alias}"
+            joins.append(f"\nLEFT JOIN ({self._group_sums(group, carried)}) {alias}"
                          f" ON g.__row = {alias}.__row")
         return (f"{ctes}SELECT g.__row, {', '.join([kept, *sums])} FROM latest g"
                 + "".join(joins))
