@@ -116,3 +116,22 @@ def test_the_actions_table_as_csv_from_the_command(book: Path, tmp_path: Path) -
 def test_an_export_needs_a_file(book: Path) -> None:
     with pytest.raises(ValueError, match="at least one of actions="):
         export_portfolio(fp.load_policy(HEAD_OFFICE), book, as_of=AS_OF)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_write_arrow_keeps_the_tables_row_order(tmp_path: Path, suffix: str) -> None:
+    """Past DuckDB's row-group size (122,880 rows) a parallel copy may reorder rows
+    unless insertion order is kept; the file must hold the table's rows in order."""
+    pa = pytest.importorskip("pyarrow")
+    from followup_policy.engines.portfolio.command import write_arrow
+
+    count = 300_000
+    table = pa.table({"n": pa.array(range(count), type=pa.int64()),
+                      "loan_id": pa.array([f"L{i:07d}" for i in range(count)])})
+    target = tmp_path / f"rows{suffix}"
+    write_arrow(table, target)
+    if suffix == ".parquet":
+        got = pq.read_table(target).column("n").to_pylist()
+    else:
+        got = [json.loads(line)["n"] for line in target.read_text().splitlines()]
+    assert got == list(range(count))

@@ -129,6 +129,9 @@ def write_arrow(table: Any, path: str | Path) -> None:
     from .export import copy_table
 
     with duckdb_session() as con:
+        # the table's own row order is the file's: no ORDER BY to say it, so DuckDB must
+        # keep insertion order (the engine's sessions let it reorder for speed)
+        con.execute("SET preserve_insertion_order = true")
         con.register("__table", table)
         csv = str(path).lower().endswith(".csv")
         columns = ", ".join(
