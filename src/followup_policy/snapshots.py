@@ -406,19 +406,33 @@ def _bounds_check(base: Coerce, low: Decimal | None, high: Decimal | None) -> Co
     return coerce
 
 
+def follow_ups_value(raw: Any) -> Any:
+    """A snapshot's ``follow_ups`` as given, with the JSON text a CSV cell carries parsed
+    (``()`` when blank); whether it is a list is for the caller to judge. Raises
+    ``ValueError`` for text that is not readable JSON (bad JSON, too long, huge integers,
+    deep nesting)."""
+    if _is_blank(raw):
+        return ()
+    if not isinstance(raw, str):
+        return raw
+    if len(raw) > MAX_FOLLOW_UPS_TEXT:
+        raise ValueError("too long")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _follow_ups(raw: Any, loan_id: str) -> tuple[FollowUp, ...]:
     if _is_blank(raw):
         return ()
-    if isinstance(raw, str):  # a CSV cell carries the history as JSON
-        try:
-            if len(raw) > MAX_FOLLOW_UPS_TEXT:
-                raise ValueError("too long")
-            raw = json.loads(raw)
-        except (ValueError, RecursionError):  # bad JSON, huge integers, deep nesting
-            raise SnapshotError(
-                "field 'follow_ups': expected a JSON list of {action, date} entries",
-                loan_id=loan_id, field="follow_ups", value=raw,
-            ) from None
+    try:
+        raw = follow_ups_value(raw)
+    except ValueError:
+        raise SnapshotError(
+            "field 'follow_ups': expected a JSON list of {action, date} entries",
+            loan_id=loan_id, field="follow_ups", value=raw,
+        ) from None
     if not isinstance(raw, list | tuple):
         raise SnapshotError(
             "field 'follow_ups': expected a list of {action, date} entries",

@@ -11,7 +11,6 @@ decimal with more than ten places, an integer beyond 64 bits) is left to the int
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +22,7 @@ from ...errors import SnapshotError
 from ...io.values import plain_value
 from ...policy import Policy
 from ...records import Record, Unreadable, guess_format, read_records
-from ...snapshots import MAX_FOLLOW_UPS_TEXT, FollowUp, Snapshot, loan_id_of
+from ...snapshots import FollowUp, Snapshot, follow_ups_value, loan_id_of
 from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
@@ -89,13 +88,12 @@ def with_history(records: Iterable[Record | Unreadable], history: FollowUpTable
 
 
 def _own_entries(value: Any) -> list[Any] | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return []
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if len(value) <= MAX_FOLLOW_UPS_TEXT else None
-        except (ValueError, RecursionError):
-            return None
+    """A record's own history as a list, read as the snapshot reader reads it; None when
+    the reader will reject it."""
+    try:
+        value = follow_ups_value(value)
+    except ValueError:
+        return None
     return list(value) if isinstance(value, list | tuple) else None
 
 
