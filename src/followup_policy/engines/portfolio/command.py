@@ -18,7 +18,7 @@ from ...policy import Policy
 from ...records import Record, Unreadable
 from ._require import MissingExtra, require
 from .conditions import Unsupported
-from .dialect import dialect_named
+from .dialect import DUCKDB, dialect_named
 from .plan import compile_policy_sql
 from .results import PortfolioResult
 from .tables import FollowUpTable, Reject
@@ -99,9 +99,7 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
         counts.update(decisions=result.decisions.num_rows, rejected=len(result.rejects),
                       actions=len(statuses))
         counts["records"] = counts["decisions"] + counts["rejected"]
-        write_unmatched(rejects, result.unmatched_follow_ups, counts)
-        summary(counts)
-        return exit_code(counts)
+        return _finish(rejects, result.unmatched_follow_ups, counts, summary)
     writer = make_writer(out, out_format) if out is not None else None  # type: ignore[arg-type]
     for item in result.items():
         if isinstance(item, Reject):
@@ -117,17 +115,16 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
     if writer is not None:
         writer.close()
     counts["records"] = counts["decisions"] + counts["rejected"]  # rows in = out, always
-    write_unmatched(rejects, result.unmatched_follow_ups, counts)
-    summary(counts)
-    return exit_code(counts)
+    return _finish(rejects, result.unmatched_follow_ups, counts, summary)
 
 
 def write_arrow(table: Any, path: str | Path) -> None:
     """An Arrow table to Parquet, CSV or JSONL, chosen by the file name, written by
     DuckDB as :func:`.export.export_portfolio` writes its files (lists as JSON in CSV)."""
     from .engine import duckdb_session
-    from .export import copy_table
+    from .export import copy_table, json_text
 
+    quote = DUCKDB.quote
     with duckdb_session() as con:
         # the table's own row order is the file's: no ORDER BY to say it, so DuckDB must
         # keep insertion order (the engine's sessions let it reorder for speed)
@@ -135,18 +132,14 @@ def write_arrow(table: Any, path: str | Path) -> None:
         con.register("__table", table)
         csv = str(path).lower().endswith(".csv")
         columns = ", ".join(
-            f"CAST(to_json({_quote(name)}) AS VARCHAR) AS {_quote(name)}"
-            if csv and _is_list(kind) else _quote(name)
+            f"{json_text(quote(name))} AS {quote(name)}" if csv and _is_list(kind)
+            else quote(name)
             for name, kind in zip(table.column_names, table.schema.types, strict=True))
         copy_table(con, f"SELECT {columns} FROM __table", path)
 
 
 def _is_list(kind: Any) -> bool:
     return str(kind).startswith(("list<", "large_list<"))
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def export_command(policy: Policy, path: str, follow_ups: str | None, output_name: str | None,
@@ -163,13 +156,11 @@ def export_command(policy: Policy, path: str, follow_ups: str | None, output_nam
         return None
     for item in done.rejects:
         _write_reject(rejects, item)
-    write_unmatched(rejects, done.unmatched_follow_ups, done.counts)
-    summary(done.counts)
-    return exit_code(done.counts)
+    return _finish(rejects, done.unmatched_follow_ups, done.counts, summary)
 
 
-def _write_reject(rejects: IO[str], item: Reject) -> None:
-    entry = {"index": item.index, "line": item.line, "loan_id": item.loan_id,
+def _write_reject(rejects: IO[str], item: Reject, **where: str) -> None:
+    entry = {**where, "index": item.index, "line": item.line, "loan_id": item.loan_id,
              "field": item.field, "error": item.error}
     rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
@@ -178,11 +169,17 @@ def write_unmatched(rejects: IO[str], unmatched: list[Reject], counts: dict[str,
     """Rows of the ``--follow-ups`` table that reached no loan, as rejects marked
     ``"table": "follow_ups"`` (``index``: the row's position in that table)."""
     for item in unmatched:
-        entry = {"table": "follow_ups", "index": item.index, "line": item.line,
-                 "loan_id": item.loan_id, "field": item.field, "error": item.error}
-        rejects.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        _write_reject(rejects, item, table="follow_ups")
     if unmatched:
         counts["unmatched_follow_ups"] = len(unmatched)
+
+
+def _finish(rejects: IO[str], unmatched: list[Reject], counts: dict[str, int],
+            summary: Callable[[dict[str, int]], None]) -> int:
+    """The end of every portfolio run: unmatched follow-up rows, the summary, the code."""
+    write_unmatched(rejects, unmatched, counts)
+    summary(counts)
+    return exit_code(counts)
 
 
 def exit_code(counts: dict[str, int]) -> int:

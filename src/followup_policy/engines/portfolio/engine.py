@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from ...decisions import Decision
 from ...evaluation import evaluate
 from ...policy import Policy
 from ._require import require
@@ -138,11 +139,15 @@ def run_checked(policy: Policy, plan: PolicySql, checked: CheckedInput, backend:
 
 def _with_fallback(policy: Policy, checked: CheckedInput, tables: tuple[Any, Any, Any]
                    ) -> PortfolioResult:
-    per_loan = {index: evaluate(policy, snapshot, on)
-                for index, snapshot, on in checked.fallback}
+    per_loan = per_loan_decisions(policy, checked)
     decisions, actions, findings = with_per_loan_rows(tables, per_loan)
     return PortfolioResult(decisions, actions, findings, checked.rejects, per_loan,
                            checked.unmatched_follow_ups)
+
+
+def per_loan_decisions(policy: Policy, checked: CheckedInput) -> dict[int, Decision]:
+    """The records SQL cannot hold exactly, evaluated by the interpreter, by position."""
+    return {index: evaluate(policy, snapshot, on) for index, snapshot, on in checked.fallback}
 
 
 @contextmanager

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from ...atomic import atomic_path
-from ...evaluation import evaluate
 from ...policy import Policy
 from .engine import (
     check_on_duckdb,
     create_statements,
     decimal_overflow_unsupported,
     duckdb_session,
+    per_loan_decisions,
     policy_sql,
 )
 from .plan import FINDINGS_ORDERED
@@ -35,7 +35,7 @@ from .tables import Reject
 from .typed import check_typed, typed_source
 
 __all__ = ["ACTION_COLUMNS", "PortfolioExport", "copy_table", "export_portfolio",
-           "export_typed"]
+           "export_typed", "json_text"]
 
 ACTION_COLUMNS = (
     "loan_id", "task_key", "id", "source", "kind", "title", "status", "due_date", "deadline",
@@ -125,10 +125,9 @@ def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Path
         else:
             checked = check_on_duckdb(con, policy, loans, follow_ups, as_of, default_as_of,
                                       table_names=connection is not None)
-        per_loan = {index: evaluate(policy, snapshot, on)
-                    for index, snapshot, on in checked.fallback}
         for name, table in zip(("decisions", "actions", "findings"),
-                               per_loan_tables(per_loan), strict=True):
+                               per_loan_tables(per_loan_decisions(policy, checked)),
+                               strict=True):
             con.register(f"__per_loan_{name}", table)
         with decimal_overflow_unsupported():
             create_statements(con, plan)
@@ -161,9 +160,14 @@ def _select(columns: tuple[Column, ...], csv: bool) -> str:
     for column in columns:
         expr, name = (column, column) if isinstance(column, str) else column
         if csv and name in _LISTS:
-            expr = f"CAST(to_json({expr}) AS VARCHAR)"
+            expr = json_text(expr)
         shown.append(expr if expr == name else f"{expr} AS {name}")
     return ", ".join(shown)
+
+
+def json_text(expr: str) -> str:
+    """A list column as one JSON text cell, so that a CSV cell never splits."""
+    return f"CAST(to_json({expr}) AS VARCHAR)"
 
 
 def _is_csv(path: str | Path) -> bool:

@@ -27,7 +27,7 @@ from ...policy import Policy
 from ...records import Record
 from ...snapshots import MAX_DATE, MAX_FOLLOW_UPS, MAX_TEXT_LENGTH, MIN_DATE
 from ._require import require
-from .dialect import DECIMAL_SCALE
+from .dialect import DECIMAL_SCALE, DUCKDB
 from .plan import DECIMAL_TEXT
 from .tables import CheckedInput, Reject, check_records, plain_row
 
@@ -57,7 +57,7 @@ class TypedSource:
 
 
 def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return DUCKDB.quote(name)
 
 
 def _literal(text: str) -> str:
