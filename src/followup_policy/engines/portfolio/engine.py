@@ -107,13 +107,19 @@ def evaluate_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
     with a reader of its own (the command line's) reads them record by record itself."""
     plan = policy_sql(policy)
     with duckdb_session(None, memory_limit, temp_directory) as con:
-        source = typed_source(con, loans, follow_ups, table_names=False)
-        checked = None if source is None else check_typed(con, policy, source, as_of,
-                                                          default_as_of)
+        checked = check_typed_only(con, policy, loans, follow_ups, as_of, default_as_of)
         if checked is None:
             return None
         tables = _run_statements(con, plan)
     return _with_fallback(policy, checked, tables)
+
+
+def check_typed_only(con: Any, policy: Policy, loans: Any, follow_ups: Any,
+                     as_of: date | None, default_as_of: date | None) -> CheckedInput | None:
+    """The inputs checked in SQL and registered, or None, having read nothing record by
+    record, when they are not typed tables that check takes."""
+    source = typed_source(con, loans, follow_ups, table_names=False)
+    return None if source is None else check_typed(con, policy, source, as_of, default_as_of)
 
 
 def _checked_records(policy: Policy, loans: Any, follow_ups: Any, as_of: date | None,

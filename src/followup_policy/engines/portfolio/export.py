@@ -23,6 +23,7 @@ from ...atomic import atomic_path
 from ...policy import Policy
 from .engine import (
     check_on_duckdb,
+    check_typed_only,
     create_statements,
     decimal_overflow_unsupported,
     duckdb_session,
@@ -32,7 +33,6 @@ from .engine import (
 from .plan import FINDINGS_ORDERED
 from .results import per_loan_tables
 from .tables import Reject
-from .typed import check_typed, typed_source
 
 __all__ = ["ACTION_COLUMNS", "PortfolioExport", "copy_table", "export_portfolio",
            "export_typed", "json_text"]
@@ -117,9 +117,7 @@ def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Path
     plan = policy_sql(policy)  # refuse before reading any input
     with duckdb_session(connection, memory_limit, temp_directory) as con:
         if typed_only:
-            source = typed_source(con, loans, follow_ups, table_names=False)
-            checked = None if source is None else check_typed(con, policy, source, as_of,
-                                                              default_as_of)
+            checked = check_typed_only(con, policy, loans, follow_ups, as_of, default_as_of)
             if checked is None:
                 return None
         else:
