@@ -67,3 +67,17 @@ def test_a_changed_row_stops_the_peer_benchmark(bench: ModuleType, tmp_path: Pat
     assert problem is not None and problem.startswith("row 7:") and status in problem
     assert bench.peer_disagreement(rows[:-1], rows) is not None
     assert pq.read_table(tmp_path / "theirs.parquet").column_names == list(bench.PEER_COLUMNS)
+
+
+def test_the_floor_copies_the_actions_file_unchanged(bench: ModuleType, tmp_path: Path) -> None:
+    """Part 1's floor times DuckDB re-writing the typed run's actions file: the copy must
+    be that very table, or the floor would time less work than the engine's write."""
+    import pyarrow as pa
+
+    bench.make_typed_parquet(tmp_path, 40)
+    actions = pa.table({"loan_id": ["L1", "L2", "L2"], "id": ["d30", "d30", "d90"],
+                        "reasons": [["a"], ["b", "c"], []]})
+    pq.write_table(actions, tmp_path / "actions.parquet")
+    floor = bench.run_floor(tmp_path, tmp_path / "actions.parquet")
+    assert pq.read_table(tmp_path / "floor-copy.parquet").to_pylist() == actions.to_pylist()
+    assert all(floor[k] >= 0 for k in ("scan", "group", "copy"))
