@@ -290,6 +290,25 @@ def test_a_bad_byte_in_a_gb18030_file_is_one_reject(tmp_path: Path, given: str |
             "error"]
 
 
+@pytest.mark.parametrize("given", [None, "utf-8", "UTF8"])
+def test_a_bad_byte_in_a_utf8_csv_named_utf8_is_one_reject(tmp_path: Path,
+                                                           given: str | None) -> None:
+    """``--encoding utf-8`` reads like the detected UTF-8: a bad byte costs its record, not
+    the file (it was decoded strictly, and the whole file was refused as "cannot decode
+    the header")."""
+    source = tmp_path / "loans.csv"
+    source.write_bytes(b"loan_id,disbursement_date,loan_type\nA1,2026-01-01,residential\n"
+                       b"A\xff2,2026-01-01,residential\nA3,2026-01-01,residential\n")
+    out, err = io.StringIO(), io.StringIO()
+    extra = [] if given is None else ["--encoding", given]
+    code = run(["evaluate", "-p", str(POLICIES / "head_office.yaml"), str(source),
+                "--as-of", "2026-03-01", *extra], out, err)
+    assert code == 1, err.getvalue()
+    assert [json.loads(text)["loan_id"] for text in out.getvalue().splitlines()] == ["A1", "A3"]
+    (reject,) = [json.loads(text) for text in err.getvalue().splitlines()]
+    assert (reject["line"], reject["field"]) == (3, "loan_id")
+
+
 def test_a_branch_value_with_an_undecodable_byte_does_not_crash_the_tasks_writer(
         tmp_path: Path) -> None:
     source = tmp_path / "loans.csv"
@@ -303,15 +322,47 @@ def test_a_branch_value_with_an_undecodable_byte_does_not_crash_the_tasks_writer
     assert branches == {"深SZ\\xff"}
 
 
-def test_forecast_input_with_an_undecodable_byte_rejects_that_loan_only(tmp_path: Path) -> None:
+def test_forecast_reads_an_undecodable_byte_as_evaluate_and_tasks_do(tmp_path: Path) -> None:
+    """One reader for every command: a bad byte in a CSV cell the policy does not read (the
+    branch) keeps its loan, the branch shown escaped; in a JSONL line it rejects that line."""
     source = tmp_path / "loans.csv"
     source.write_bytes(b"loan_id,disbursement_date,loan_type,branch\n"
                        b"A1,2025-01-01,residential,SZ01\nA2,2025-01-01,residential,S\xffZ\n")
     result = fp.reports.compute_forecast(POLICIES / "head_office.yaml", source,
                                          as_of=date(2026, 3, 1), months=1,
                                          engine="per-loan")
+    assert result.loans == 2 and not result.rejects
+    assert {task.branch for task in result.backlog + result.tasks} == {"SZ01", "S\\xffZ"}
+    lines = tmp_path / "loans.jsonl"
+    lines.write_bytes(b'{"loan_id": "A1", "disbursement_date": "2025-01-01",'
+                      b' "loan_type": "residential"}\n'
+                      b'{"loan_id": "A\xff2", "disbursement_date": "2025-01-01",'
+                      b' "loan_type": "residential"}\n')
+    result = fp.reports.compute_forecast(POLICIES / "head_office.yaml", lines,
+                                         as_of=date(2026, 3, 1), months=1,
+                                         engine="per-loan")
     assert result.loans == 1 and len(result.rejects) == 1
     assert "not valid UTF-8 (byte 0xFF" in result.rejects[0].message
+
+
+def test_forecast_reads_a_gbk_csv_in_its_detected_encoding(tmp_path: Path) -> None:
+    """A GBK export (as banks' systems write them) is read as GBK, not refused line by line
+    as invalid UTF-8; ``--encoding`` names it when detection cannot."""
+    text = ("loan_id,disbursement_date,loan_type,branch\n"
+            "贷款1,2025-01-01,residential,深圳分行\n贷款2,2025-01-01,residential,成都分行\n")
+    source = tmp_path / "贷款.csv"
+    source.write_bytes(text.encode("gbk"))
+    result = fp.reports.compute_forecast(POLICIES / "head_office.yaml", source,
+                                         as_of=date(2026, 3, 1), months=1,
+                                         engine="per-loan")
+    assert result.loans == 2 and not result.rejects
+    assert {task.branch for task in result.backlog} == {"深圳分行", "成都分行"}
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["forecast", "-p", str(POLICIES / "head_office.yaml"), str(source), "--as-of",
+                "2026-03-01", "--months", "1", "--csv", "-", "--encoding", "gbk",
+                "--engine", "per-loan"], out, err)
+    assert code == 0, err.getvalue()
+    assert "深圳分行" in out.getvalue() and "2 loans, 0 rejected" in err.getvalue()
 
 
 def test_policy_root_context_reaches_functions_that_take_paths(layout: Path) -> None:

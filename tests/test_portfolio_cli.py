@@ -224,3 +224,25 @@ def test_a_typed_parquet_file_is_checked_in_sql_and_written_as_per_loan(tmp_path
     assert code == 1 and len(out.splitlines()) == 119
     assert "120 records: 119 evaluated, 1 rejected" in err
     assert "did you mean 'residential'" in err
+
+
+def test_the_api_reads_a_gbk_csv_as_the_command_line_does(tmp_path: Path) -> None:
+    """``evaluate_portfolio`` on a CSV path uses the command line's reader: a GBK export
+    is read in its detected encoding (it stopped with UnicodeDecodeError), a header
+    name's spaces are trimmed, and a bad byte costs only the field reading it."""
+    text = ("loan_id, disbursement_date,loan_type,branch\n"
+            "贷款1,2025-01-01,residential,深圳分行\n贷款2,2025-03-31,residential,成都分行\n")
+    source = tmp_path / "贷款.csv"
+    source.write_bytes(text.encode("gbk") + "贷款3,2025-01-01,residential\n".encode("gbk")
+                       .replace("款".encode("gbk"), b"\xff\x20"))
+    policy = fp.load_policy(HEAD_OFFICE)
+    result = evaluate_portfolio(policy, source, as_of=date(2026, 3, 1))
+    code, out, err = _run("evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-03-01",
+                          "--engine", "per-loan", str(source))
+    assert code == 1
+    assert [d.model_dump_json() for d in result.items() if isinstance(d, fp.Decision)] == \
+        out.splitlines()
+    assert [json.loads(line) for line in err.splitlines()] == [
+        {"index": r.index, "line": r.line, "loan_id": r.loan_id, "field": r.field,
+         "error": r.error} for r in result.rejects]
+    assert [json.loads(line)["loan_id"] for line in out.splitlines()] == ["贷款1", "贷款2"]

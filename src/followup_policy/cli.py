@@ -141,7 +141,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     forecast = commands.add_parser("forecast", help="workload the policy creates (HTML, CSV)")
     forecast.add_argument("--policy", "-p", required=True, help="policy file")
-    forecast.add_argument("portfolio", metavar="PORTFOLIO", help="JSONL, CSV or JSON snapshots")
+    forecast.add_argument("portfolio", metavar="PORTFOLIO",
+                          help="JSONL, CSV, JSON, Excel or Parquet snapshots")
     forecast.add_argument("--months", type=int, default=12, help="forecast length (default 12)")
     forecast.add_argument("--as-of", type=_iso_date, default=None,
                           help="the forecast starts after this date (default: today)")
@@ -152,6 +153,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="snapshot column naming the branch (default: branch)")
     forecast.add_argument("--engine", choices=("auto", "per-loan", "portfolio"), default="auto",
                           help="auto: the portfolio SQL engine when installed, else per-loan")
+    forecast.add_argument("--encoding", default=None,
+                          help="text encoding of a CSV/JSONL portfolio (default: detected;"
+                          " UTF-8, GBK/GB18030)")
 
     explain = commands.add_parser("explain", help="why each action was or was not required")
     explain.add_argument("--policy", "-p", required=True, help="policy file")
@@ -778,7 +782,7 @@ def _forecast(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[
 
     return forecast_command(args.policy, args.portfolio, args.months,
                             args.as_of or date.today(), args.output, args.csv,
-                            args.branch_field, stdout, stderr, args.engine)
+                            args.branch_field, stdout, stderr, args.engine, args.encoding)
 
 
 def _tasks(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> int:

@@ -1,19 +1,18 @@
-"""Reading batch input (JSONL, CSV, JSON) as a stream of numbered records.
+"""Batch input as numbered records, and how one JSON record is parsed.
 
 A record that cannot even be parsed (a bad JSON line, invalid UTF-8, a JSON
 integer of thousands of digits, nesting deeper than Python can parse, a CSV cell
 over the ``csv`` module's size limit) is yielded as an :class:`Unreadable` so the
 caller can reject it without losing its place: every input record ends up in the
-output or in the rejects. Open files with ``errors="surrogateescape"`` (as
-:func:`open_input` does) so one line of invalid UTF-8 is a reject, not the end of
-the run.
+output or in the rejects. The files themselves are read by
+:mod:`followup_policy.io.formats` (encoding detected, GBK included), the one reader
+behind the command line and the API.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -21,32 +20,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, Literal
 
-from .errors import PolicyError
-
 __all__ = [
     "InputFormat",
     "Record",
     "Unreadable",
-    "UnreadableInput",
     "codec_label",
     "csv_message",
     "encoding_label",
     "escape_undecodable",
-    "guess_format",
     "json_document",
     "json_problem",
-    "open_input",
     "parse_jsonl_line",
     "read_records",
-    "text_input",
     "undecodable",
 ]
 
 InputFormat = Literal["jsonl", "csv", "json"]
-
-
-class UnreadableInput(PolicyError):
-    """The input as a whole cannot be read (e.g. its CSV header row is broken)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,36 +56,13 @@ class Unreadable:
     message: str
 
 
-def guess_format(name: str) -> InputFormat:
-    """The input format from a file name; stdin and unknown endings are JSONL."""
-    lowered = name.lower()
-    if lowered.endswith(".csv"):
-        return "csv"
-    if lowered.endswith(".json"):
-        return "json"
-    return "jsonl"
-
-
 def read_records(stream: IO[str], fmt: InputFormat) -> Iterator[Record | Unreadable]:
-    """Yield the records of ``stream`` lazily (JSON arrays are read whole)."""
-    if fmt == "jsonl":
-        return _jsonl(stream)
-    if fmt == "csv":
-        return _csv(stream)
-    return _json(stream)
+    """The records of ``stream`` (JSON arrays are read whole), read exactly as the command
+    line reads a file of that format: :mod:`followup_policy.io.formats` holds the one
+    reader, so an API caller and ``followup-policy evaluate`` reject the same records."""
+    from .io.formats import text_records
 
-
-def open_input(path: str) -> IO[str]:
-    """Open an input file as UTF-8 (a BOM skipped); invalid bytes survive to be rejected."""
-    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
-
-
-def text_input(stream: IO[str]) -> IO[str]:
-    """``stream`` (e.g. ``sys.stdin``) decoded like :func:`open_input`, if it has bytes under it."""
-    raw = getattr(stream, "buffer", None)
-    if raw is None:
-        return stream
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return text_records(stream, fmt)
 
 
 # What surrogateescape decoding turns undecodable bytes into.
@@ -179,16 +145,6 @@ def _first_sentence(exc: Exception) -> str:
     return text.split(";")[0][:200]
 
 
-def _jsonl(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    index = 0
-    encoding = encoding_label(stream)
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        yield parse_jsonl_line(index, number, line, encoding)
-        index += 1
-
-
 def parse_jsonl_line(index: int, number: int, line: str,
                      encoding: str = "UTF-8") -> Record | Unreadable:
     """One non-blank JSONL line (``number`` is 1-based) as a record, or why it is unreadable."""
@@ -198,48 +154,6 @@ def parse_jsonl_line(index: int, number: int, line: str,
     return Unreadable(index, number, problem)
 
 
-def _csv(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    """Like ``csv.DictReader``, but a bad row is an :class:`Unreadable`, not the end."""
-    reader = csv.reader(stream)
-    encoding = encoding_label(stream)
-    header: list[str] | None = None
-    index = 0
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            problem: str | None = csv_message(exc)
-            row = None
-        else:
-            bad = undecodable("\x1f".join(row), encoding) if row else None
-            problem = None if bad is None else bad[0]
-        if header is None:  # the header row: without it no row can be read
-            if problem is not None:
-                raise UnreadableInput(f"line {line}: the CSV header row is {problem}")
-            if row:
-                header = row
-            continue
-        if row == []:  # a blank line, as DictReader skips it
-            continue
-        if problem is None and row is not None and len(row) > len(header):
-            problem = "row has more cells than the header has columns"
-        if problem is not None or row is None:
-            yield Unreadable(index, line, problem or "not valid CSV")
-        else:
-            yield Record(index, line, _row_dict(header, row))
-        index += 1
-
-
-def _row_dict(header: list[str], row: list[str]) -> dict[str, str | None]:
-    values: dict[str, str | None] = dict(zip(header, row, strict=False))
-    for name in header[len(row):]:
-        values.setdefault(name, None)
-    return values
-
-
 def csv_message(exc: csv.Error) -> str:
     """Why a CSV row could not be read, naming Python's cell limit when that was it."""
     text = str(exc)
@@ -247,10 +161,6 @@ def csv_message(exc: csv.Error) -> str:
         return (f"not readable: a cell is longer than {csv.field_size_limit():,} characters"
                 " (Python's csv.field_size_limit)")
     return f"not valid CSV: {text}"
-
-
-def _json(stream: IO[str]) -> Iterator[Record | Unreadable]:
-    yield from json_document(stream.read(), encoding_label(stream))
 
 
 def json_document(text: str, encoding: str = "UTF-8") -> Iterator[Record | Unreadable]:

@@ -40,6 +40,7 @@ __all__ = [
     "open_records",
     "require",
     "text_codec",
+    "text_records",
 ]
 
 InputFormat = Literal["jsonl", "csv", "json", "xlsx", "parquet"]
@@ -147,9 +148,10 @@ def text_codec(name: str, encoding: str | None) -> tuple[str, str]:
                 codec = detect_encoding(probe.read(SAMPLE_BYTES))
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    # UTF-8 and GB18030: a bad byte becomes a lone surrogate, so only the record
-    # holding it is rejected (records.undecodable) and the run goes on
-    errors = ("surrogateescape" if codecs.lookup(codec).name in ("utf-8", "gb18030")
+    # UTF-8 and GB18030: a bad byte becomes a lone surrogate, so only the record holding
+    # it is rejected (a JSONL line; a CSV cell by the field reading it) and the run goes on
+    errors = ("surrogateescape" if codecs.lookup(codec).name in ("utf-8", "utf-8-sig",
+                                                                 "gb18030")
               else "strict")
     return codec, errors
 
@@ -164,6 +166,16 @@ def _open_text(name: str, encoding: str | None) -> Iterator[IO[str]]:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
     with handle:
         yield handle
+
+
+def text_records(stream: IO[str], fmt: str, name: str = "the input"
+                 ) -> Iterator[Record | Unreadable]:
+    """The records of an open CSV, JSONL or JSON text stream, as every command reads them.
+
+    Raises:
+        InputError: a CSV stream whose header row cannot be read.
+    """
+    return _text_records(stream, fmt, name)[1]
 
 
 def _text_records(stream: IO[str], fmt: str,
@@ -190,6 +202,9 @@ def _text_records(stream: IO[str], fmt: str,
 
 
 def _csv_rows(reader: csv.DictReader[str]) -> Iterator[Record | Unreadable]:
+    """The data rows. A cell holding a byte the encoding could not decode is kept (as a
+    lone surrogate): the field it is for refuses it by name, a column the policy does not
+    read (a branch name) does not cost the loan its evaluation."""
     header = [h.strip() for h in reader.fieldnames or ()]
     index = 0
     while True:

@@ -64,8 +64,9 @@ for thousands, so below a few thousand loans the per-loan walk is the faster one
 
 def compute_forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Any], *,
                      as_of: date, months: int = 12, branch_field: str = "branch",
-                     engine: Engine = "auto") -> Forecast:
-    """The :class:`Forecast` of a portfolio (a JSONL/CSV/JSON file, rows, or a DataFrame).
+                     engine: Engine = "auto", encoding: str | None = None) -> Forecast:
+    """The :class:`Forecast` of a portfolio (a JSONL/CSV/JSON/Excel/Parquet file, rows, or
+    a DataFrame); a text file is decoded in ``encoding``, by default the detected one.
 
     ``engine``: ``"auto"`` uses the portfolio (SQL) engine when it is installed, can
     run the policy and the portfolio has at least :data:`PORTFOLIO_ENGINE_FROM` loans,
@@ -79,7 +80,7 @@ def compute_forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[A
     loaded = policy if isinstance(policy, Policy) else _load(policy)
     records: Iterable[Any]
     if isinstance(portfolio, str | os.PathLike):
-        records = read_portfolio(portfolio)
+        records = read_portfolio(portfolio, encoding=encoding)
     elif hasattr(portfolio, "to_dict") and hasattr(portfolio, "columns"):
         records = (_without_gaps(row) for row in portfolio.to_dict(orient="records"))
     else:
@@ -97,7 +98,8 @@ def compute_forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[A
 def forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Mapping[str, Any]], *,
              as_of: date, months: int = 12, branch_field: str = "branch",
              output: PathLike | None = None, csv: PathLike | None = None,
-             dataframe: bool | None = None, engine: Engine = "auto") -> Any:
+             dataframe: bool | None = None, engine: Engine = "auto",
+             encoding: str | None = None) -> Any:
     """The workload table: tasks by period, status, branch, channel and severity.
 
     What is counted is defined in :mod:`followup_policy.reports.forecast`. Returns
@@ -106,7 +108,7 @@ def forecast(policy: Policy | PathLike, portfolio: PathLike | Iterable[Mapping[s
     ``output`` and the same table as CSV to ``csv`` when given.
     """
     result = compute_forecast(policy, portfolio, as_of=as_of, months=months,
-                              branch_field=branch_field, engine=engine)
+                              branch_field=branch_field, engine=engine, encoding=encoding)
     if output is not None:
         from .forecast_page import forecast_html
 

@@ -38,7 +38,8 @@ def report_command(paths: Sequence[str], compare: bool, output: str | None,
 
 def forecast_command(policy_path: str, portfolio: str, months: int, as_of: date,
                      output: str | None, csv_path: str | None, branch_field: str,
-                     stdout: IO[str], stderr: IO[str], engine: Engine = "auto") -> int:
+                     stdout: IO[str], stderr: IO[str], engine: Engine = "auto",
+                     encoding: str | None = None) -> int:
     """Compute the forecast; write the page (``-o``) and/or the table (``--csv``)."""
     from .. import load_policy
     from .forecast_page import forecast_html
@@ -51,7 +52,7 @@ def forecast_command(policy_path: str, portfolio: str, months: int, as_of: date,
         return EXIT_USAGE
     policy = load_policy(policy_path)
     result = compute_forecast(policy, portfolio, as_of=as_of, months=months,
-                              branch_field=branch_field, engine=engine)
+                              branch_field=branch_field, engine=engine, encoding=encoding)
     if output is not None or csv_path is None:
         _write(forecast_html(result, policy.title), output, stdout)
     if csv_path is not None:

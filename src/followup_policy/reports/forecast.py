@@ -43,8 +43,9 @@ from ..durations import Duration
 from ..errors import SnapshotError
 from ..evaluation import evaluate
 from ..expressions import Condition
+from ..io.formats import open_records
 from ..policy import Policy
-from ..records import Record, Unreadable, escape_undecodable, guess_format, read_records
+from ..records import Record, Unreadable, escape_undecodable
 from ..snapshots import FollowUp, Snapshot, SnapshotReader, loan_id_of
 
 __all__ = [
@@ -443,19 +444,18 @@ def forecast_loans(policy: Policy, records: Iterable[Any], as_of: date, months: 
                     tuple(backlog), tuple(tasks), tuple(rejects))
 
 
-def read_portfolio(path: str | os.PathLike[str], stdin: IO[str] | None = None
-                   ) -> Iterator[dict[str, Any] | RecordError]:
-    """Records of a JSONL / CSV / JSON file; an unparsable record as a RecordError.
+def read_portfolio(path: str | os.PathLike[str], stdin: IO[str] | None = None, *,
+                   encoding: str | None = None) -> Iterator[dict[str, Any] | RecordError]:
+    """Records of a JSONL / CSV / JSON (or Excel, Parquet) file, read as ``followup-policy
+    evaluate`` reads it (encoding detected unless given: a GBK CSV reads as GBK); an
+    unparsable record as a RecordError (a byte the encoding cannot decode rejects its
+    record only).
 
     Raises:
-        OSError: the file cannot be opened.
+        InputError: the file cannot be read at all.
     """
-    name = os.fspath(path)
-    fmt = guess_format(name)
-    # a bad byte becomes a lone surrogate: that record is rejected, the run goes on
-    with open(name, encoding="utf-8-sig", errors="surrogateescape",
-              newline="" if fmt == "csv" else None) as stream:
-        yield from _records(read_records(stream, fmt))
+    with open_records(os.fspath(path), encoding=encoding, stdin=stdin) as records:
+        yield from _records(records)
 
 
 def _records(items: Iterable[Record | Unreadable]) -> Iterator[dict[str, Any] | RecordError]:

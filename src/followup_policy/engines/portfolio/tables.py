@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import SnapshotError
+from ...io.formats import open_records
 from ...io.values import plain_value
 from ...policy import Policy
-from ...records import Record, Unreadable, guess_format, read_records
+from ...records import Record, Unreadable
 from ...snapshots import FollowUp, Snapshot, follow_ups_value, loan_id_of
 from ._require import require
 from .dialect import DECIMAL_SCALE
@@ -153,8 +154,9 @@ def _raw_records(source: Any) -> Iterator[Record | Unreadable]:
             pq = require("pyarrow.parquet")
             yield from _table_rows(pq.read_table(path).to_pylist())
             return
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            yield from read_records(stream, guess_format(path.name))
+        # the command line's reader: encoding detected (GBK CSV), the same rejects
+        with open_records(str(path)) as records:
+            yield from records
         return
     table = _pylist(source)
     if table is not None:
