@@ -501,12 +501,14 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
 
     parquet_out = args.format == "parquet"
     try:
-        if _typed_table(args) and parquet_out:  # the actions file written by DuckDB
+        if _typed_table(args) and args.format in ("parquet", "jsonl"):  # written by DuckDB
             from .engines.portfolio.command import export_command
 
-            with _open_out(args.rejects, stderr) as rejects:
+            with _open_out(None if parquet_out else args.output, stdout) as out, \
+                    _open_out(args.rejects, stderr) as rejects:
                 code = export_command(policy, args.input, args.follow_ups, args.output,
-                                      args.as_of, rejects, summary)
+                                      args.as_of, rejects, summary,
+                                      None if parquet_out else out)
             if code is not None:
                 return code
         if _typed_table(args):  # a Parquet file as it is: its columns checked in SQL

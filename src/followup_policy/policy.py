@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from .decimals import library_decimals
 from .decisions import ChecklistEntry, Decision, RecordError
@@ -398,15 +398,19 @@ class Policy:
     def export_portfolio(self, loans: Any, follow_ups: Any = None, *,
                          actions: str | Path | None = None,
                          decisions: str | Path | None = None,
-                         findings: str | Path | None = None, as_of: date | None = None,
+                         findings: str | Path | None = None,
+                         decisions_jsonl: str | Path | IO[str] | None = None,
+                         as_of: date | None = None,
                          connection: Any = None, memory_limit: str | None = None,
                          temp_directory: str | Path | None = None) -> PortfolioExport:
         """:meth:`evaluate_portfolio` on DuckDB with the tables written straight to files
-        (Parquet, CSV or JSONL by name), never held in Python memory: see docs/portfolio.md."""
+        (Parquet, CSV or JSONL by name), never held in Python memory, and the decisions
+        as the command line's JSON lines (``decisions_jsonl``): see docs/portfolio.md."""
         from .engines.portfolio.export import export_portfolio
 
         return export_portfolio(self, loans, follow_ups, actions=actions, decisions=decisions,
-                                findings=findings, as_of=as_of, connection=connection,
+                                findings=findings, decisions_jsonl=decisions_jsonl,
+                                as_of=as_of, connection=connection,
                                 memory_limit=memory_limit, temp_directory=temp_directory)
 
     def evaluate_many(

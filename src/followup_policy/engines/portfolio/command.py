@@ -18,6 +18,7 @@ from ...policy import Policy
 from ...records import Record, Unreadable
 from ._require import MissingExtra, require
 from .conditions import Unsupported
+from .decision_lines import utf8_stream
 from .dialect import DUCKDB, dialect_named
 from .plan import compile_policy_sql
 from .results import PortfolioResult
@@ -92,14 +93,10 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
     counts: dict[str, int] = {"records": 0, "decisions": 0, "rejected": 0, "actions": 0}
     if out_format == "parquet":  # the actions table: counted from it, no Decision built
         write_arrow(result.actions.drop_columns(["__row"]), output_name or "actions.parquet")
-        for reject in result.rejects:
-            _write_reject(rejects, reject)
-        statuses = result.actions.column("status").to_pylist()
-        counts.update({status: statuses.count(status) for status in sorted(set(statuses))})
-        counts.update(decisions=result.decisions.num_rows, rejected=len(result.rejects),
-                      actions=len(statuses))
-        counts["records"] = counts["decisions"] + counts["rejected"]
-        return _finish(rejects, result.unmatched_follow_ups, counts, summary)
+        return _written(result, rejects, summary)
+    if out_format == "jsonl" and out is not None and utf8_stream(out):
+        result.write_jsonl(out)  # the lines made by DuckDB: the same bytes, no Decision
+        return _written(result, rejects, summary)
     writer = make_writer(out, out_format) if out is not None else None  # type: ignore[arg-type]
     for item in result.items():
         if isinstance(item, Reject):
@@ -116,6 +113,15 @@ def write_result(result: PortfolioResult, out: IO[str] | None, output_name: str 
         writer.close()
     counts["records"] = counts["decisions"] + counts["rejected"]  # rows in = out, always
     return _finish(rejects, result.unmatched_follow_ups, counts, summary)
+
+
+def _written(result: PortfolioResult, rejects: IO[str],
+             summary: Callable[[dict[str, int]], None]) -> int:
+    """The end of a run whose output was written from the tables: rejects, counts from
+    the tables (no Decision built), summary, exit code."""
+    for reject in result.rejects:
+        _write_reject(rejects, reject)
+    return _finish(rejects, result.unmatched_follow_ups, result.counts(), summary)
 
 
 def write_arrow(table: Any, path: str | Path) -> None:
@@ -144,14 +150,21 @@ def _is_list(kind: Any) -> bool:
 
 def export_command(policy: Policy, path: str, follow_ups: str | None, output_name: str | None,
                    as_of: date | None, rejects: IO[str],
-                   summary: Callable[[dict[str, int]], None]) -> int | None:
+                   summary: Callable[[dict[str, int]], None],
+                   out: IO[str] | None = None) -> int | None:
     """``evaluate -f parquet`` of a typed Parquet file: the actions table copied to its
-    file by DuckDB, never held in Python memory; None when the file's columns are not ones
-    the SQL check takes (the caller then reads it record by record)."""
+    file by DuckDB, never held in Python memory; with ``out`` (``-f jsonl``), the
+    decisions' JSON lines written to it by DuckDB instead, when it is UTF-8. None when the
+    file's columns are not ones the SQL check takes, or ``out`` is not UTF-8 (the caller
+    then evaluates it another way)."""
     from .export import export_typed
 
-    done = export_typed(policy, path, follow_ups, actions=output_name or "actions.parquet",
-                        as_of=as_of, default_as_of=_default_as_of(as_of))
+    if out is not None and not utf8_stream(out):
+        return None
+    targets: dict[str, Any] = ({"actions": output_name or "actions.parquet"} if out is None
+                               else {"decisions_jsonl": out})
+    done = export_typed(policy, path, follow_ups, **targets, as_of=as_of,
+                        default_as_of=_default_as_of(as_of))
     if done is None:
         return None
     for item in done.rejects:

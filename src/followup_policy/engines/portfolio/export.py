@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ...atomic import atomic_path
 from ...policy import Policy
+from .decision_lines import lines_query, write_lines
 from .engine import (
     check_on_duckdb,
     check_typed_only,
@@ -65,13 +66,15 @@ class PortfolioExport:
     """``records`` (= ``decisions`` + ``rejected``), ``decisions``, ``rejected``,
     ``actions`` and the actions per status (``overdue``, ``due``, ``upcoming``)."""
     rejects: list[Reject]
-    files: dict[str, Path]
+    files: dict[str, Path | IO[str]]
     unmatched_follow_ups: list[Reject] = field(default_factory=list)
 
 
 def export_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
                      actions: str | Path | None = None, decisions: str | Path | None = None,
-                     findings: str | Path | None = None, as_of: date | None = None,
+                     findings: str | Path | None = None,
+                     decisions_jsonl: str | Path | IO[str] | None = None,
+                     as_of: date | None = None,
                      default_as_of: date | None = None, connection: Any = None,
                      memory_limit: str | None = None,
                      temp_directory: str | Path | None = None) -> PortfolioExport:
@@ -81,8 +84,11 @@ def export_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
     loan and required action (every ``Action`` field, ``task_key``); ``decisions``: one
     row per evaluated loan; ``findings``: one row per finding, with its ``loan_id``.
     Rows are in input order (actions by deadline within a loan), as in memory.
+    ``decisions_jsonl`` (a path or a UTF-8 text stream): the decisions as the command
+    line's JSON lines, one ``Decision.model_dump_json()`` each (:mod:`.decision_lines`).
     """
-    done = _export(policy, loans, follow_ups, _targets(actions, decisions, findings), as_of,
+    done = _export(policy, loans, follow_ups, _targets(actions, decisions, findings,
+                                                       decisions_jsonl), as_of,
                    default_as_of, connection, memory_limit, temp_directory, typed_only=False)
     assert done is not None
     return done
@@ -90,27 +96,39 @@ def export_portfolio(policy: Policy, loans: Any, follow_ups: Any = None, *,
 
 def export_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
                  actions: str | Path | None = None, decisions: str | Path | None = None,
-                 findings: str | Path | None = None, as_of: date | None = None,
+                 findings: str | Path | None = None,
+                 decisions_jsonl: str | Path | IO[str] | None = None,
+                 as_of: date | None = None,
                  default_as_of: date | None = None, memory_limit: str | None = None,
                  temp_directory: str | Path | None = None) -> PortfolioExport | None:
     """:func:`export_portfolio` for typed tables only; None, having written nothing, when
     the inputs are not ones the SQL check takes (see :func:`.engine.evaluate_typed`)."""
-    return _export(policy, loans, follow_ups, _targets(actions, decisions, findings), as_of,
+    return _export(policy, loans, follow_ups, _targets(actions, decisions, findings,
+                                                       decisions_jsonl), as_of,
                    default_as_of, None, memory_limit, temp_directory, typed_only=True)
 
 
+Target = Path | IO[str]
+
+
 def _targets(actions: str | Path | None, decisions: str | Path | None,
-             findings: str | Path | None) -> dict[str, Path]:
-    targets = {name: Path(path) for name, path in
-               (("actions", actions), ("decisions", decisions), ("findings", findings))
-               if path is not None}
+             findings: str | Path | None, decisions_jsonl: str | Path | IO[str] | None
+             ) -> dict[str, Target]:
+    targets: dict[str, Target] = {
+        name: Path(path) for name, path in
+        (("actions", actions), ("decisions", decisions), ("findings", findings))
+        if path is not None}
+    if decisions_jsonl is not None:
+        targets["decisions_jsonl"] = (Path(decisions_jsonl)
+                                      if isinstance(decisions_jsonl, (str, Path))
+                                      else decisions_jsonl)
     if not targets:
         raise ValueError("export_portfolio needs at least one of actions=, decisions=,"
-                         " findings= (a file path)")
+                         " findings=, decisions_jsonl= (a file path)")
     return targets
 
 
-def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Path],
+def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Target],
             as_of: date | None, default_as_of: date | None, connection: Any,
             memory_limit: str | None, temp_directory: str | Path | None, *,
             typed_only: bool) -> PortfolioExport | None:
@@ -131,10 +149,23 @@ def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Path
             create_statements(con, plan)
             counts = _counts(con)
             for name, path in targets.items():
-                copy_table(con, _ordered(name, _is_csv(path)), path)
+                if name == "decisions_jsonl":
+                    write_lines(con, lines_query(*_ALL_ROWS), path)
+                else:
+                    assert isinstance(path, Path)
+                    copy_table(con, _ordered(name, _is_csv(path)), path)
     counts["rejected"] = len(checked.rejects)
     counts["records"] = counts["decisions"] + counts["rejected"]
     return PortfolioExport(counts, checked.rejects, targets, checked.unmatched_follow_ups)
+
+
+_ALL_ROWS = (
+    "(SELECT * FROM decisions UNION ALL BY NAME SELECT * FROM __per_loan_decisions)",
+    "(SELECT * FROM actions UNION ALL BY NAME SELECT * FROM __per_loan_actions)",
+    f"(SELECT * FROM ({FINDINGS_ORDERED}) s UNION ALL BY NAME"
+    " SELECT * FROM __per_loan_findings)")
+"""The decisions, actions and findings of every evaluated loan, SQL's and the
+interpreter's (see :func:`.decision_lines.lines_query`)."""
 
 
 def _ordered(name: str, csv: bool) -> str:

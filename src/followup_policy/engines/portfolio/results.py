@@ -11,7 +11,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from ...decisions import ACTION_ORDER, Action, ChecklistEntry, Decision, Finding, RecordError
 from .tables import Reject
@@ -74,6 +75,32 @@ class PortfolioResult:
                 built[row] = _decision(decisions, i, actions, action_rows.get(row, ()),
                                        findings, finding_rows.get(row, ()), entries)
         return built
+
+    def counts(self) -> dict[str, int]:
+        """A run summary's counts, from the tables: ``records`` (= ``decisions`` +
+        ``rejected``), ``decisions``, ``rejected``, ``actions`` and the actions per status."""
+        from ._require import require
+
+        statuses = require("pyarrow.compute").value_counts(self.actions.column("status"))
+        by_status = {str(item["values"]): int(item["counts"]) for item in statuses.to_pylist()}
+        counts = {"records": self.decisions.num_rows + len(self.rejects),
+                  "decisions": self.decisions.num_rows, "rejected": len(self.rejects),
+                  "actions": self.actions.num_rows}
+        counts.update(sorted(by_status.items()))
+        return counts
+
+    def write_jsonl(self, target: str | Path | IO[str]) -> None:
+        """The decisions as JSON lines to a file path or a UTF-8 text stream: the bytes
+        the command line's JSONL writer makes of :meth:`items`' decisions (one
+        ``Decision.model_dump_json()`` a line, in input order, rejects left out), made
+        by DuckDB from the tables (:mod:`.decision_lines`), no ``Decision`` built."""
+        from .decision_lines import lines_query, write_lines
+        from .engine import duckdb_session
+
+        with duckdb_session() as con:
+            for name in ("decisions", "actions", "findings"):
+                con.register(f"__{name}", getattr(self, name))
+            write_lines(con, lines_query("__decisions", "__actions", "__findings"), target)
 
     def record_errors(self) -> list[RecordError]:
         return [RecordError(index=r.index, loan_id=r.loan_id, field=r.field, message=r.error)
