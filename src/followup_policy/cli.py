@@ -501,20 +501,21 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
 
     parquet_out = args.format == "parquet"
     try:
-        if _typed_table(args) and args.format in ("parquet", "jsonl"):  # written by DuckDB
+        table = _typed_table(args)
+        if table is not None and args.format in ("parquet", "jsonl"):  # written by DuckDB
             from .engines.portfolio.command import export_command
 
             with _open_out(None if parquet_out else args.output, stdout) as out, \
                     _open_out(args.rejects, stderr) as rejects:
-                code = export_command(policy, args.input, args.follow_ups, args.output,
+                code = export_command(policy, table, args.follow_ups, args.output,
                                       args.as_of, rejects, summary,
                                       None if parquet_out else out)
             if code is not None:
                 return code
-        if _typed_table(args):  # a Parquet file as it is: its columns checked in SQL
+        if table is not None:  # a Parquet or JSONL file as it is: checked in SQL
             from .engines.portfolio.command import typed_table_result, write_result
 
-            result = typed_table_result(policy, args.input, args.as_of, args.follow_ups)
+            result = typed_table_result(policy, table, args.as_of, args.follow_ups)
             if result is not None:
                 with _open_out(None if parquet_out else args.output, stdout) as out, \
                         _open_out(args.rejects, stderr) as rejects:
@@ -537,12 +538,19 @@ def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
         return _evaluate(args, stdout, stderr, stdin)
 
 
-def _typed_table(args: argparse.Namespace) -> bool:
-    """A Parquet file read as it is (no column mapping, no encoding to apply)."""
+def _typed_table(args: argparse.Namespace) -> Any:
+    """A Parquet file read as it is, or a JSONL file read by DuckDB (no column mapping);
+    None for any other input, read record by record."""
     from .io.formats import guess_format
 
-    return (args.input not in (None, "-") and args.mapping is None
-            and (args.input_format or guess_format(args.input)) == "parquet")
+    if args.input in (None, "-") or args.mapping is not None:
+        return None
+    fmt = args.input_format or guess_format(args.input)
+    if fmt == "jsonl":
+        from .engines.portfolio.jsonl import jsonl_file
+
+        return jsonl_file(args.input, args.encoding)
+    return args.input if fmt == "parquet" else None
 
 
 def _sql(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], _: IO[str]) -> int:

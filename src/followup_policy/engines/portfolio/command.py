@@ -20,6 +20,7 @@ from ._require import MissingExtra, require
 from .conditions import Unsupported
 from .decision_lines import utf8_stream
 from .dialect import DUCKDB, dialect_named
+from .jsonl import JsonlFile
 from .plan import compile_policy_sql
 from .results import PortfolioResult
 from .tables import FollowUpTable, Reject
@@ -70,11 +71,12 @@ def evaluate_command(policy: Policy, records: Iterable[Record | Unreadable],
     return write_result(result, out, output_name, out_format, rejects, summary)
 
 
-def typed_table_result(policy: Policy, path: str, as_of: date | None,
+def typed_table_result(policy: Policy, path: str | JsonlFile, as_of: date | None,
                        follow_ups: str | None = None) -> PortfolioResult | None:
-    """A Parquet file evaluated with its columns checked in SQL (no record-by-record
-    read), or None when its columns are not ones that check takes: then the command
-    reads it with the per-loan path's reader, so both engines see the same values."""
+    """A Parquet file (or a :class:`.jsonl.JsonlFile`) evaluated with its columns checked
+    in SQL (no record-by-record read), or None when its columns are not ones that check
+    takes: then the command reads it with the per-loan path's reader, so both engines see
+    the same values."""
     from .engine import evaluate_typed
 
     return evaluate_typed(policy, path, follow_ups, as_of=as_of,
@@ -148,7 +150,8 @@ def _is_list(kind: Any) -> bool:
     return str(kind).startswith(("list<", "large_list<"))
 
 
-def export_command(policy: Policy, path: str, follow_ups: str | None, output_name: str | None,
+def export_command(policy: Policy, path: str | JsonlFile, follow_ups: str | None,
+                   output_name: str | None,
                    as_of: date | None, rejects: IO[str],
                    summary: Callable[[dict[str, int]], None],
                    out: IO[str] | None = None) -> int | None:

@@ -20,6 +20,7 @@ from ...policy import Policy
 from ._require import require
 from .conditions import Unsupported
 from .dialect import DUCKDB, SPARK
+from .jsonl import JsonlFile, check_jsonl, is_jsonl_path, jsonl_file
 from .plan import FINDINGS_ORDERED, MATERIALIZED, PolicySql, compile_policy_sql
 from .results import PortfolioResult, with_per_loan_rows
 from .tables import CheckedInput, FollowUpTable, check_records, records_from
@@ -81,6 +82,12 @@ def check_on_duckdb(con: Any, policy: Policy, loans: Any, follow_ups: Any,
                     table_names: bool) -> CheckedInput:
     """The inputs checked and registered as the ``loans`` and ``follow_ups`` the plan
     reads: typed tables in SQL, anything else record by record."""
+    if isinstance(loans, JsonlFile) or is_jsonl_path(loans):
+        checked = check_jsonl_only(con, policy, loans, follow_ups, as_of, default_as_of)
+        if checked is not None:
+            return checked
+        if isinstance(loans, JsonlFile):
+            loans = loans.path
     source = typed_source(con, loans, follow_ups, table_names=table_names)
     checked = None
     if source is not None:
@@ -117,9 +124,21 @@ def evaluate_typed(policy: Policy, loans: Any, follow_ups: Any = None, *,
 def check_typed_only(con: Any, policy: Policy, loans: Any, follow_ups: Any,
                      as_of: date | None, default_as_of: date | None) -> CheckedInput | None:
     """The inputs checked in SQL and registered, or None, having read nothing record by
-    record, when they are not typed tables that check takes."""
+    record, when they are not typed tables or a JSONL file that check takes."""
+    if isinstance(loans, JsonlFile) or is_jsonl_path(loans):
+        return check_jsonl_only(con, policy, loans, follow_ups, as_of, default_as_of)
     source = typed_source(con, loans, follow_ups, table_names=False)
     return None if source is None else check_typed(con, policy, source, as_of, default_as_of)
+
+
+def check_jsonl_only(con: Any, policy: Policy, loans: Any, follow_ups: Any,
+                     as_of: date | None, default_as_of: date | None) -> CheckedInput | None:
+    """A JSONL file (a path or a :class:`.jsonl.JsonlFile`) checked in SQL (:mod:`.jsonl`),
+    or None when that check does not take it."""
+    if follow_ups is not None:
+        return None
+    source = loans if isinstance(loans, JsonlFile) else jsonl_file(loans)
+    return None if source is None else check_jsonl(con, policy, source, as_of, default_as_of)
 
 
 def _checked_records(policy: Policy, loans: Any, follow_ups: Any, as_of: date | None,

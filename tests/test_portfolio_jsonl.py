@@ -1,0 +1,232 @@
+"""JSONL files checked in DuckDB (engines/portfolio/jsonl.py) against the record path.
+
+A line DuckDB can vouch for goes straight to the plan's SQL; every other line goes
+through the policy's reader with its own index and line number. Random files of good
+lines and bad ones (wrong JSON types, numbers Python and DuckDB read differently,
+duplicate keys, escapes, bad JSON, blank lines, CRLF, follow-up entries good and bad)
+must give exactly what ``check_records`` of the record path's records and the same SQL
+give.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("duckdb", reason="the portfolio extra (duckdb) is not installed")
+pytest.importorskip("pyarrow", reason="the portfolio extra (pyarrow) is missing")
+
+import followup_policy as fp
+from followup_policy.cli import run
+from followup_policy.engines.portfolio import Reject, evaluate_portfolio
+from followup_policy.engines.portfolio.engine import (
+    duckdb_session,
+    policy_sql,
+    run_checked,
+)
+from followup_policy.engines.portfolio.jsonl import check_jsonl, jsonl_file
+from followup_policy.engines.portfolio.tables import (
+    check_records,
+    records_from,
+)
+
+from .conftest import HEAD_OFFICE, PORTFOLIO
+
+POLICY = fp.loads_policy("""\
+policy: {id: lines, title: 行, version: "1"}
+fields:
+  i1: {type: int, min: 0, max: 100}
+  i2: {type: int, default: 7}
+  d1: {type: decimal, min: 0}
+  d2: {type: decimal, default: 1.5}
+  b1: {type: bool}
+  t: {type: enum, values: [low, medium, high, "1"], required: true}
+  s: {type: string}
+  dt1: {type: date}
+timing_nodes:
+  - {id: n0, title: 节点, after: 1 month, window: 10 days, channel: phone}
+  - {id: n1, title: 锚点, after: 2 days, anchor: dt1, channel: phone, when: b1}
+risk_tiers:
+  - {tier: high, when: 'i1 > 50 or t == "high"'}
+  - {tier: low}
+frequency:
+  high: {every: 1 month, channel: phone}
+  low: {every: 3 months, channel: sms}
+rules:
+  - {id: r0, title: 规则, severity: low, when: 'd1 / d2 > 1 and s != "vip"',
+     action: {kind: review, after: 3 days, channel: phone}}
+  - {id: r1, title: 规则1, severity: low, when: 'i2 >= 7', cooldown: 1 month,
+     action: {kind: review, after: 1 day, anchor: dt1, channel: phone}}
+  - {id: r2, title: 规则2, severity: low, when: 'is_set(s)',
+     action: {kind: review, after: 5 days, channel: phone}}
+""", "lines.yaml")
+AS_OF = date(2026, 11, 28)
+
+
+def _s(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+DATES = ['"2025-01-31"', '"2024-02-29"', '"2026-11-01"']
+BAD_DATES = ['"2025-02-30"', '"2025-1-31"', '" 2025-01-31"', '"1850-01-01"', "20250131",
+             '""', '"\\u0032025-01-31"', "null"]
+# (key, JSON text): each a value the reader reads, refuses, or reads otherwise than
+# DuckDB's first impression of it
+VALUES: dict[str, list[str]] = {
+    "loan_id": ['"L1"', '"贷款2"', "3", "-0", '" L4"', '""', '"\\u3000"', "1.5", "true",
+                "123456789012345678901", '"12"', "[1]"],
+    "disbursement_date": DATES + BAD_DATES,
+    "as_of": ["null", *DATES, '"1850-01-01"', '""', "5"],
+    "i1": ["0", "42", "100", "101", "-1", '"42"', '"042"', "42.0", "4.2e1", "true", "null",
+           "99999999999999999999", '" 42"'],
+    "i2": ["-5", "7", "0", "-0", '"-0"', "1e2", "null"],
+    "d1": ["0", "0.30", "1234.56", "2.50", "1.5", "-1.00", '"0.30"', '"007"', '"1.50"',
+           "0.1234567", "1e-7", "1E+2", "12345678901234567890.5", "-0.0", "-0", "NaN",
+           "Infinity", "null", '"abc"', "[]"],
+    "d2": ["0.25", "1.50", "0", "3", "null"],
+    "b1": ["true", "false", '"true"', '"True"', "1", "null"],
+    "t": ['"low"', '"medium"', '"high"', '"hgih"', '" low"', '""', "1", '"1"', "1.0",
+          "null", '"hi\\u0067h"'],
+    "s": ['"vip"', '"ok"', '" x"', '"中文"', '"\\u3000中文"', '""', '" "', "12", "1.50",
+          "false", '{"a": 1}', '"a\\nb"', '"\\ud800"', '"2e3x"', "null", '"x\\"y"'],
+    "dt1": DATES + BAD_DATES,
+    "extra": ['"x"', "[[[1]]]", "NaN", "1" * 30, '{"a": [1, {"b": null}]}'],
+}
+ENTRY_VALUES: dict[str, list[str]] = {
+    "action": ['"n0"', '"n1"', '"r0"', '"r1"', '"r2"', '"frequency"', '" n0"', '""', "5",
+               "null", '"n\\u0030"'],
+    "date": DATES + ['"2025-02-30"', '"1850-01-01"', "null", "20250131"],
+    "channel": ['"phone"', '"sms"', "null", '""', "5", "true", "1.50"],
+    "outcome": ['"reached"', '"no_answer"', "null"],
+    "performed_by": ['"A1"', "[1, 2]"],
+}
+
+key_sets = st.lists(st.sampled_from(list(VALUES)), unique=True)
+
+
+@st.composite
+def objects(draw: Any, values: dict[str, list[str]], required: tuple[str, ...]) -> str:
+    """A JSON object of some of ``values``' keys (the ``required`` ones mostly present),
+    perhaps with a key twice, written with random spacing."""
+    keys = [k for k in values if k in required and draw(st.integers(0, 9)) > 0]
+    keys += draw(st.lists(st.sampled_from([k for k in values if k not in required]),
+                          unique=True, max_size=len(values)))
+    if keys and draw(st.integers(0, 14)) == 0:
+        keys.append(draw(st.sampled_from(keys)))  # a duplicate key: Python keeps the last
+    space = draw(st.sampled_from(["", " ", "\t"]))
+    parts = [f'"{k}":{space}{draw(st.sampled_from(values[k]))}' for k in keys]
+    return "{" + f",{space}".join(parts) + "}"
+
+
+@st.composite
+def loan_lines(draw: Any) -> str:
+    body = draw(objects(VALUES, ("loan_id", "disbursement_date", "t")))
+    history = draw(st.one_of(
+        st.none(),
+        st.lists(objects(ENTRY_VALUES, ("action", "date")), max_size=4).map(
+            lambda items: "[" + ", ".join(items) + "]"),
+        st.sampled_from(["null", '"[]"', '""', "5", "[5]", "{}", "[null]", "[[]]"]),
+    ))
+    if history is not None:
+        body = body[:-1] + (", " if body != "{}" else "") + f'"follow_ups": {history}}}'
+    return body
+
+
+odd_lines = st.sampled_from([
+    "", "   ", "\t", "not json", "[1, 2]", "5", '"text"', "null", "{", '{"loan_id": "L1",}',
+    '{"loan_id": "L1", "disbursement_date": "2025-01-31", "t": "low",}',
+    "{} {}", '\ufeff{"loan_id": "B1", "disbursement_date": "2025-01-31", "t": "low"}',
+    '{"loan_id": "L1", "disbursement_date": "2025-01-31", "t": "low", "i1": 1' + "0" * 5000
+    + "}", "[" * 500 + "]" * 500,
+])
+line_ends = st.sampled_from(["\n", "\n", "\r\n", "\r"])
+
+
+def _record_path(path: Path, as_of: date | None) -> list[Any]:
+    """What the record path gives: ``check_records`` of its records, and the SQL."""
+    checked = check_records(POLICY, records_from(path), as_of)
+    return _items(run_checked(POLICY, policy_sql(POLICY), checked, "duckdb"))
+
+
+def _items(result: Any) -> list[Any]:
+    return [item if isinstance(item, Reject) else item.model_dump_json()
+            for item in result.items()]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(st.one_of(loan_lines(), loan_lines(), odd_lines), min_size=1,
+                      max_size=14),
+       ends=st.lists(line_ends, min_size=14, max_size=14),
+       last_end=st.booleans(),
+       as_of=st.one_of(st.none(), st.just(AS_OF)))
+def test_jsonl_checked_in_duckdb_agrees_with_the_record_path(
+        tmp_path_factory: pytest.TempPathFactory, lines: list[str], ends: list[str],
+        last_end: bool, as_of: date | None) -> None:
+    text = "".join(line + end for line, end in zip(lines, ends, strict=False))
+    if not last_end:
+        text = text.rstrip("\r\n")
+    path = tmp_path_factory.mktemp("jsonl") / "loans.jsonl"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    expected = _record_path(path, as_of)
+    assert _items(evaluate_portfolio(POLICY, path, as_of=as_of)) == expected
+
+
+def _fast_and_slow(path: Path) -> tuple[int, int]:
+    """How many lines the SQL check passed, and how many went to the reader."""
+    with duckdb_session() as con:
+        source = jsonl_file(path)
+        assert source is not None
+        checked = check_jsonl(con, POLICY, source, AS_OF, None)
+        assert checked is not None
+        slow = checked.loans.num_rows + len(checked.fallback) + len(checked.rejects)
+        return checked.count - slow, slow
+
+
+def test_plain_lines_skip_the_reader_and_odd_ones_take_it(tmp_path: Path) -> None:
+    good = ('{"loan_id": "L%d", "disbursement_date": "2025-01-31", "t": "low", "i1": 5,'
+            ' "d1": 0.30, "d2": 2, "b1": true, "s": "ok", "dt1": "2026-01-31",'
+            ' "follow_ups": [{"action": "n0", "date": "2025-03-01", "channel": "phone"}]}')
+    lines = [good % i for i in range(6)]
+    path = tmp_path / "loans.jsonl"
+    path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    assert _fast_and_slow(path) == (6, 0)
+    lines[1] = lines[1].replace('"t": "low"', '"t": "hgih"')  # the reader's message
+    lines[2] = lines[2].replace('"s": "ok"', '"s": "\\u00e9"')  # an escape: the reader reads it
+    lines[3] = lines[3].replace('"i1": 5', '"i1": 5, "i1": 6')  # duplicate key: the last wins
+    lines[4] = lines[4].replace('"phone"}', '"phone", "date": "2025-03-02"}')
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    assert _fast_and_slow(path) == (2, 4)
+    result = _items(evaluate_portfolio(POLICY, path, as_of=AS_OF))
+    assert result == _record_path(path, AS_OF)
+    assert result[1].line == 2 and "did you mean 'high'" in result[1].error
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_the_command_line_writes_the_per_loan_bytes(tmp_path: Path, fmt: str) -> None:
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()[:60]
+    lines[3] = lines[3].replace('"loan_type": "residential"', '"loan_type": "residental"')
+    lines[7] = "not json"
+    lines[9] = lines[9].replace('"disbursement_date": "', '"disbursement_date": "x')
+    lines[12] = lines[12][:-1] + ', "credit_score": 1' + "0" * 30 + "}"
+    lines[15] = lines[15].replace('{"loan_id": "', '{"loan_id": "\\u8d37')
+    lines.insert(20, "   ")
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    results = {}
+    for engine in ("portfolio", "per-loan"):
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--engine",
+                    engine, "-f", fmt, "--summary", str(path)], out, err, io.StringIO())
+        results[engine] = (code, out.getvalue(), err.getvalue())
+    assert results["portfolio"] == results["per-loan"]
+    code, _, err = results["portfolio"]
+    rejects = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert code == 1 and [(r["index"], r["line"]) for r in rejects] == [
+        (3, 4), (7, 8), (9, 10), (12, 13)]
