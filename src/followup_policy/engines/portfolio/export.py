@@ -150,7 +150,7 @@ def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Targ
             counts = _counts(con)
             for name, path in targets.items():
                 if name == "decisions_jsonl":
-                    write_lines(con, lines_query(*_ALL_ROWS), path)
+                    write_lines(con, _lines(con), path)
                 else:
                     assert isinstance(path, Path)
                     copy_table(con, _ordered(name, _is_csv(path)), path)
@@ -166,6 +166,17 @@ _ALL_ROWS = (
     " SELECT * FROM __per_loan_findings)")
 """The decisions, actions and findings of every evaluated loan, SQL's and the
 interpreter's (see :func:`.decision_lines.lines_query`)."""
+
+
+def _lines(con: Any) -> str:
+    """The decisions' JSON lines query, over temporary tables (which spill to disk): the
+    plan's ``actions`` and ``decisions`` are views, and the query reads each twice."""
+    names = []
+    for name, rows in zip(("decisions", "actions", "findings"), _ALL_ROWS, strict=True):
+        con.execute(f"CREATE OR REPLACE TEMPORARY TABLE __lines_{name} AS"
+                    f" SELECT * FROM {rows} s")
+        names.append(f"__lines_{name}")
+    return lines_query(*names)
 
 
 def _ordered(name: str, csv: bool) -> str:
