@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ...output import make_writer
 from ...policy import Policy
@@ -24,6 +24,9 @@ from .jsonl import JsonlFile
 from .plan import compile_policy_sql
 from .results import PortfolioResult
 from .tables import FollowUpTable, Reject
+
+if TYPE_CHECKING:
+    from .export import PortfolioExport
 
 __all__ = ["choose_engine", "evaluate_command", "exit_code", "export_command", "sql_command",
            "typed_table_result", "write_arrow", "write_result", "write_unmatched"]
@@ -67,6 +70,11 @@ def evaluate_command(policy: Policy, records: Iterable[Record | Unreadable],
     checked = check_records(policy, records, as_of, _default_as_of(as_of))
     if history is not None:
         checked.unmatched_follow_ups = history.unmatched()
+    if out_format == "jsonl" and out is not None and utf8_stream(out):
+        from .export import export_checked
+
+        done = export_checked(policy, checked, decisions_jsonl=out)  # one DuckDB session
+        return _exported(done, rejects, summary)
     result = run_checked(policy, plan, checked, "duckdb")
     return write_result(result, out, output_name, out_format, rejects, summary)
 
@@ -170,6 +178,11 @@ def export_command(policy: Policy, path: str | JsonlFile, follow_ups: str | None
                         default_as_of=_default_as_of(as_of))
     if done is None:
         return None
+    return _exported(done, rejects, summary)
+
+
+def _exported(done: PortfolioExport, rejects: IO[str],
+              summary: Callable[[dict[str, int]], None]) -> int:
     for item in done.rejects:
         _write_reject(rejects, item)
     return _finish(rejects, done.unmatched_follow_ups, done.counts, summary)

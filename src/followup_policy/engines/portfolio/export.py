@@ -31,12 +31,12 @@ from .engine import (
     per_loan_decisions,
     policy_sql,
 )
-from .plan import FINDINGS_ORDERED
+from .plan import FINDINGS_ORDERED, PolicySql
 from .results import per_loan_tables
-from .tables import Reject
+from .tables import CheckedInput, Reject
 
-__all__ = ["ACTION_COLUMNS", "PortfolioExport", "copy_table", "export_portfolio",
-           "export_typed", "json_text"]
+__all__ = ["ACTION_COLUMNS", "PortfolioExport", "copy_table", "export_checked",
+           "export_portfolio", "export_typed", "json_text"]
 
 ACTION_COLUMNS = (
     "loan_id", "task_key", "id", "source", "kind", "title", "status", "due_date", "deadline",
@@ -128,6 +128,18 @@ def _targets(actions: str | Path | None, decisions: str | Path | None,
     return targets
 
 
+def export_checked(policy: Policy, checked: CheckedInput, *,
+                   decisions_jsonl: str | Path | IO[str]) -> PortfolioExport:
+    """Records already checked one by one (the command line's reader,
+    :func:`.tables.check_records`) evaluated on a fresh DuckDB and their decisions
+    written as JSON lines from the same session: the tables never fetched into Python."""
+    plan = policy_sql(policy)
+    with duckdb_session() as con:
+        con.register("loans", checked.loans)
+        con.register("follow_ups", checked.follow_ups)
+        return _write(con, policy, plan, checked, _targets(None, None, None, decisions_jsonl))
+
+
 def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Target],
             as_of: date | None, default_as_of: date | None, connection: Any,
             memory_limit: str | None, temp_directory: str | Path | None, *,
@@ -141,19 +153,26 @@ def _export(policy: Policy, loans: Any, follow_ups: Any, targets: dict[str, Targ
         else:
             checked = check_on_duckdb(con, policy, loans, follow_ups, as_of, default_as_of,
                                       table_names=connection is not None)
-        for name, table in zip(("decisions", "actions", "findings"),
-                               per_loan_tables(per_loan_decisions(policy, checked)),
-                               strict=True):
-            con.register(f"__per_loan_{name}", table)
-        with decimal_overflow_unsupported():
-            create_statements(con, plan)
-            counts = _counts(con)
-            for name, path in targets.items():
-                if name == "decisions_jsonl":
-                    write_lines(con, _lines(con), path)
-                else:
-                    assert isinstance(path, Path)
-                    copy_table(con, _ordered(name, _is_csv(path)), path)
+        return _write(con, policy, plan, checked, targets)
+
+
+def _write(con: Any, policy: Policy, plan: PolicySql, checked: CheckedInput,
+           targets: dict[str, Target]) -> PortfolioExport:
+    """The plan run on ``con`` (its ``loans`` and ``follow_ups`` registered), with the
+    interpreter's loans added, and each target written."""
+    for name, table in zip(("decisions", "actions", "findings"),
+                           per_loan_tables(per_loan_decisions(policy, checked)),
+                           strict=True):
+        con.register(f"__per_loan_{name}", table)
+    with decimal_overflow_unsupported():
+        create_statements(con, plan)
+        counts = _counts(con)
+        for name, path in targets.items():
+            if name == "decisions_jsonl":
+                write_lines(con, _lines(con), path)
+            else:
+                assert isinstance(path, Path)
+                copy_table(con, _ordered(name, _is_csv(path)), path)
     counts["rejected"] = len(checked.rejects)
     counts["records"] = counts["decisions"] + counts["rejected"]
     return PortfolioExport(counts, checked.rejects, targets, checked.unmatched_follow_ups)
