@@ -135,24 +135,29 @@ def mixed_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _evaluate(engine: str, *argv: str) -> tuple[int, bytes, str]:
+def _evaluate(engine: str, *argv: str, stdin: str = "") -> tuple[int, bytes, str]:
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")  # a real stdout
     err = io.StringIO()
     code = run(["evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--engine",
-                engine, "--summary", *argv], out, err, io.StringIO())
+                engine, "--summary", *argv], out, err, io.StringIO(stdin))
     out.flush()
     return code, out.buffer.getvalue(), err.getvalue()  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "file"])
+@pytest.mark.parametrize("how", ["stdout", "file", "stdin"])
 def test_both_engines_write_the_same_jsonl(mixed_input: Path, tmp_path: Path,
-                                           to_file: bool) -> None:
+                                           how: str) -> None:
+    """A JSONL file (checked in SQL), to stdout or a file; from stdin (read record by
+    record, evaluated and written in one DuckDB session)."""
     results = {}
     for engine in ("portfolio", "per-loan"):
         target = tmp_path / f"{engine}.jsonl"
-        code, out, err = _evaluate(engine, str(mixed_input),
-                                   *(["-o", str(target)] if to_file else []))
-        results[engine] = (code, target.read_bytes() if to_file else out, err)
+        if how == "stdin":
+            code, out, err = _evaluate(engine, "-", stdin=mixed_input.read_text("utf-8"))
+        else:
+            code, out, err = _evaluate(engine, str(mixed_input),
+                                       *(["-o", str(target)] if how == "file" else []))
+        results[engine] = (code, target.read_bytes() if how == "file" else out, err)
     assert results["portfolio"] == results["per-loan"]
     code, out, err = results["portfolio"]
     assert code == 1
