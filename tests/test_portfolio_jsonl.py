@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from followup_policy.engines.portfolio.engine import (
 )
 from followup_policy.engines.portfolio.jsonl import check_jsonl, jsonl_file
 from followup_policy.engines.portfolio.tables import (
+    FollowUpTable,
     check_records,
     records_from,
 )
@@ -66,7 +67,7 @@ rules:
      action: {kind: review, after: 1 day, anchor: dt1, channel: phone}}
   - {id: r2, title: 规则2, severity: low, when: 'is_set(s)',
      action: {kind: review, after: 5 days, channel: phone}}
-  - {id: r3, title: 规则3, severity: low, when: 's == "1.50" or s == "1.5" or t == "1"',
+  - {id: r3, title: 规则3, severity: low, when: 's == "1.50" or t == "1"',
      action: {kind: review, after: 2 days, channel: phone}}
 """, "lines.yaml")
 AS_OF = date(2026, 11, 28)
@@ -154,10 +155,13 @@ odd_lines = st.sampled_from([
 line_ends = st.sampled_from(["\n", "\n", "\r\n", "\r"])
 
 
-def _record_path(path: Path, as_of: date | None) -> list[Any]:
-    """What the record path gives: ``check_records`` of its records, and the SQL."""
-    checked = check_records(POLICY, records_from(path), as_of)
-    return _items(run_checked(POLICY, policy_sql(POLICY), checked, "duckdb"))
+def _record_path(path: Path, as_of: date | None, table: Any = None) -> tuple[list[Any], Any]:
+    """What the record path gives: ``check_records`` of its records (with the rows of the
+    follow-ups ``table``), the SQL, and the table's rows that reached no loan."""
+    history = None if table is None else FollowUpTable(table)
+    checked = check_records(POLICY, records_from(path, history), as_of)
+    unmatched = None if history is None else history.unmatched()
+    return _items(run_checked(POLICY, policy_sql(POLICY), checked, "duckdb")), unmatched
 
 
 def _items(result: Any) -> list[Any]:
@@ -165,22 +169,37 @@ def _items(result: Any) -> list[Any]:
             for item in result.items()]
 
 
+# rows of a separate follow-ups table (as a list of mappings, as the API takes one)
+table_rows = st.fixed_dictionaries({
+    "loan_id": st.sampled_from(["L1", "贷款2", "3", "12", "0", "L9", None, 3]),
+    "action": st.sampled_from(["n0", "r1", "frequency", " n0", 5, None]),
+    "date": st.sampled_from(["2025-03-01", date(2025, 4, 1), datetime(2025, 4, 1, 9),
+                             "2025-02-30", None]),
+    "channel": st.sampled_from([None, "phone", "", 5]),
+    "outcome": st.sampled_from([None, "reached"]),
+})
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(lines=st.lists(st.one_of(loan_lines(), loan_lines(), odd_lines), min_size=1,
                       max_size=14),
        ends=st.lists(line_ends, min_size=14, max_size=14),
        last_end=st.booleans(),
+       table=st.one_of(st.none(), st.lists(table_rows, max_size=6)),
        as_of=st.one_of(st.none(), st.just(AS_OF)))
 def test_jsonl_checked_in_duckdb_agrees_with_the_record_path(
         tmp_path_factory: pytest.TempPathFactory, lines: list[str], ends: list[str],
-        last_end: bool, as_of: date | None) -> None:
+        last_end: bool, table: list[dict[str, Any]] | None, as_of: date | None) -> None:
     text = "".join(line + end for line, end in zip(lines, ends, strict=False))
     if not last_end:
         text = text.rstrip("\r\n")
     path = tmp_path_factory.mktemp("jsonl") / "loans.jsonl"
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
-    expected = _record_path(path, as_of)
-    assert _items(evaluate_portfolio(POLICY, path, as_of=as_of)) == expected
+    expected, unmatched = _record_path(path, as_of, table)
+    result = evaluate_portfolio(POLICY, path, table, as_of=as_of)
+    assert _items(result) == expected
+    if table is not None:
+        assert result.unmatched_follow_ups == unmatched
 
 
 def _fast_and_slow(path: Path) -> tuple[int, int]:
@@ -209,7 +228,7 @@ def test_plain_lines_skip_the_reader_and_odd_ones_take_it(tmp_path: Path) -> Non
     path.write_text("\r\n".join(lines), encoding="utf-8")
     assert _fast_and_slow(path) == (2, 4)
     result = _items(evaluate_portfolio(POLICY, path, as_of=AS_OF))
-    assert result == _record_path(path, AS_OF)
+    assert result == _record_path(path, AS_OF)[0]
     assert result[1].line == 2 and "did you mean 'high'" in result[1].error
 
 
@@ -235,3 +254,31 @@ def test_the_command_line_writes_the_per_loan_bytes(tmp_path: Path, fmt: str) ->
     rejects = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert code == 1 and [(r["index"], r["line"]) for r in rejects] == [
         (3, 4), (7, 8), (9, 10), (12, 13)]
+
+
+def test_the_command_line_merges_a_follow_ups_table_as_per_loan(tmp_path: Path) -> None:
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()[:40]
+    path = tmp_path / "loans.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ids = [json.loads(line)["loan_id"] for line in lines]
+    table = [{"loan_id": ids[i], "action": "d30", "date": "2026-07-11", "channel": "phone",
+              "outcome": "reached"} for i in range(0, 40, 3)]
+    table += [{"loan_id": "NOPE", "action": "d30", "date": "2026-07-11"},
+              {"loan_id": ids[4], "action": "d30", "date": "2026-02-30"}]
+    history = tmp_path / "follow_ups.jsonl"
+    history.write_text("".join(json.dumps(row) + "\n" for row in table), encoding="utf-8")
+    results = {}
+    for engine in ("portfolio", "per-loan"):
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--engine",
+                    engine, "--follow-ups", str(history), "--summary", str(path)], out, err,
+                   io.StringIO())
+        results[engine] = (code, out.getvalue(), err.getvalue())
+    assert results["portfolio"] == results["per-loan"]
+    code, _, err = results["portfolio"]
+    assert code == 1 and "follow_ups[" in err and "'NOPE', which is not in the loans" in err
+    missing = io.StringIO()
+    assert run(["evaluate", "-p", str(HEAD_OFFICE), "--engine", "portfolio", "--follow-ups",
+                str(tmp_path / "absent.parquet"), str(path)], io.StringIO(), missing,
+               io.StringIO()) == 2
+    assert len(missing.getvalue().splitlines()) == 1, missing.getvalue()

@@ -135,10 +135,11 @@ def check_jsonl_only(con: Any, policy: Policy, loans: Any, follow_ups: Any,
                      as_of: date | None, default_as_of: date | None) -> CheckedInput | None:
     """A JSONL file (a path or a :class:`.jsonl.JsonlFile`) checked in SQL (:mod:`.jsonl`),
     or None when that check does not take it."""
-    if follow_ups is not None:
-        return None
     source = loans if isinstance(loans, JsonlFile) else jsonl_file(loans)
-    return None if source is None else check_jsonl(con, policy, source, as_of, default_as_of)
+    if source is None:
+        return None
+    history = None if follow_ups is None else FollowUpTable(follow_ups)
+    return check_jsonl(con, policy, source, as_of, default_as_of, history)
 
 
 def _checked_records(policy: Policy, loans: Any, follow_ups: Any, as_of: date | None,

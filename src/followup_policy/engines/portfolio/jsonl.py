@@ -20,9 +20,11 @@ columns. A line is fast only when its reading is certain:
 - ``follow_ups`` missing or a list of at most ``MAX_FOLLOW_UPS`` objects, each checked
   as :mod:`.typed` checks an entry.
 
-Every other line (and every line of a file that is not plain UTF-8/GB18030, or that
-has a ``--follow-ups`` table of a kind checked only by the reader) goes through the
-reader with its own index and line number: the per-loan path's verdict and message.
+A separate follow-ups table (``--follow-ups``) is read as the record path reads it
+(:class:`~.tables.FollowUpTable`); its rows join the entries of the loan they name, after
+the loan's own, each checked as an entry. Every other line (and every line of a file
+that is not UTF-8 or GB18030) goes through the reader with its own index and line
+number (and its table rows): the per-loan path's verdict and message.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from ...snapshots import MAX_FOLLOW_UPS, MAX_TEXT_LENGTH
 from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
-from .tables import CheckedInput, check_records
+from .tables import CheckedInput, FollowUpTable, check_records, with_history
 from .typed import _date_ok, _default_sql, _literal, _number, _text_ok, q
 
 __all__ = ["JsonlFile", "check_jsonl", "is_jsonl_path", "jsonl_file"]
@@ -79,6 +81,10 @@ _LINES = "__fp_jl_lines"
 _ROWS = "__fp_jl_rows"
 _ENTRIES = "__fp_jl_entries"
 _FAST = "__fp_jl_fast"
+_TABLE = "__fp_jl_table"  # the rows of a separate follow-ups table, by loan id
+_TABLE_POSITION = 1_000_000
+"""Added to a table row's position: a loan's table entries come after its own (at most
+:data:`_MAX_OPENERS` of those), in table order, as ``tables.with_history`` merges them."""
 
 
 @dataclass(frozen=True)
@@ -386,11 +392,54 @@ def _entries_sql() -> str:
 
 # -- the check ---------------------------------------------------------------------------------
 
+def _table_sql() -> str:
+    """The rows of the follow-ups table naming a loan of a line that passed, as entries
+    after its own; an entry whose values are not all text (or a date) is the reader's."""
+    when = _date_of("t.date")
+    ok = ["t.__plain", _text_ok("t.action"), _date_ok(when)]
+    for name in ("channel", "outcome"):
+        ok.append(f"(t.{name} IS NULL OR strlen(t.{name}) <= {MAX_TEXT_LENGTH})")
+    return (f"SELECT r.__row, {_TABLE_POSITION} + t.__pos AS __pos, t.action, {when} AS date,"
+            f" t.channel, t.outcome, COALESCE({' AND '.join(ok)}, FALSE) AS __ok"
+            f" FROM {_TABLE} t JOIN {_ROWS} r ON r.loan_id = t.__key WHERE r.__ok")
+
+
+def _table_rows(history: FollowUpTable) -> Any:
+    """The follow-ups table's rows that name a loan, as text: ``__plain`` when each of
+    action, date, channel and outcome is text (or the date a date), as the reader takes
+    them; any other row sends its loan to the reader."""
+    pa = require("pyarrow")
+    columns: dict[str, list[Any]] = {n: [] for n in ("__key", "__pos", *_ENTRY_KEYS,
+                                                      "__plain")}
+    for key, index, entry in history.rows():
+        plain = True
+        values = []
+        for name in _ENTRY_KEYS:
+            value = entry.get(name)
+            if name == "date" and isinstance(value, date) and not isinstance(value, datetime):
+                value = value.isoformat()
+            if value is not None and not isinstance(value, str):
+                plain, value = False, None
+            values.append(value)
+        columns["__key"].append(key)
+        columns["__pos"].append(index)
+        for name, value in zip(_ENTRY_KEYS, values, strict=True):
+            columns[name].append(value)
+        columns["__plain"].append(plain)
+    types = {"__pos": pa.int64(), "__plain": pa.bool_()}
+    return pa.table({name: pa.array(values, type=types.get(name, pa.string()))
+                     for name, values in columns.items()})
+
+
 def check_jsonl(con: Any, policy: Policy, source: JsonlFile, as_of: date | None,
-                default_as_of: date | None) -> CheckedInput | None:
+                default_as_of: date | None, history: FollowUpTable | None = None
+                ) -> CheckedInput | None:
     """Check the JSONL file on ``con``; register the ``loans`` and ``follow_ups`` tables
     the plan reads. None, having read nothing record by record, when the file is one
-    this path does not read (not decodable as a whole, an encoding it does not split)."""
+    this path does not read (not decodable as a whole, an encoding it does not split).
+
+    ``history``: a separate follow-ups table, its rows added to the history of the loan
+    they name, after the loan's own entries (``tables.with_history``)."""
     checks = _loan_sql(policy, as_of, default_as_of)
     if checks is None:
         return None
@@ -404,12 +453,24 @@ def check_jsonl(con: Any, policy: Policy, source: JsonlFile, as_of: date | None,
         "text": pa.chunked_array(lines.texts, type=pa.string()),
     }))
     con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {_ROWS} AS {_rows_sql(policy, checks)}")
-    con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {_ENTRIES} AS {_entries_sql()}")
+    entries = _entries_sql()
+    if history is not None:
+        con.register(_TABLE, _table_rows(history))
+        entries += f" UNION ALL {_table_sql()}"
+    con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {_ENTRIES} AS {entries}")
     con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {_FAST} AS SELECT __row FROM {_ROWS}"
                 f" WHERE __ok AND __row NOT IN (SELECT __row FROM {_ENTRIES} GROUP BY __row"
                 f" HAVING NOT bool_and(__ok) OR count(*) > {MAX_FOLLOW_UPS})")
-    checked = check_records(policy, _slow_records(con, source, lines), as_of, default_as_of)
+    slow = _slow_records(con, source, lines)
+    if history is not None:
+        history.reach(row[0] for row in con.execute(
+            f"SELECT DISTINCT r.loan_id FROM {_ROWS} r SEMI JOIN {_FAST} USING (__row)"
+            f" SEMI JOIN {_TABLE} t ON t.__key = r.loan_id").fetchall())
+        slow = with_history(slow, history)
+    checked = check_records(policy, slow, as_of, default_as_of)
     checked.count = lines.count
+    if history is not None:
+        checked.unmatched_follow_ups = history.unmatched()
     con.register("__fp_checked_loans", checked.loans)
     con.register("__fp_checked_follow_ups", checked.follow_ups)
     con.execute(

@@ -134,6 +134,16 @@ class FollowUpTable:
         self._used.add(loan_id)
         return [entry for _, _, entry in found]
 
+    def rows(self) -> Iterator[tuple[str, int, dict[str, Any]]]:
+        """(loan id, position in the table, entry) of every row that names a loan."""
+        for key, rows in self._by_loan.items():
+            for index, _, entry in rows:
+                yield key, index, entry
+
+    def reach(self, loan_ids: Iterable[str]) -> None:
+        """Mark the rows naming ``loan_ids`` as having reached a loan (read elsewhere)."""
+        self._used.update(loan_ids)
+
     def unmatched(self) -> list[Reject]:
         """The rows that reached no loan, in table order (call after reading the loans)."""
         orphans = [Reject(index, line, key, "loan_id",
