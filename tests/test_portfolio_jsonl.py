@@ -202,6 +202,36 @@ def test_jsonl_checked_in_duckdb_agrees_with_the_record_path(
         assert result.unmatched_follow_ups == unmatched
 
 
+def test_each_value_alone_agrees_with_the_record_path(tmp_path: Path) -> None:
+    """Every good and odd value of every key, each on an otherwise plain line (so the
+    SQL check, not another bad value, decides it), nested entries' values too."""
+    base = {k: good[0] for k, (good, _) in VALUES.items()}
+    entry = {k: good[0] for k, (good, _) in ENTRY_VALUES.items()}
+
+    def line(values: dict[str, str], entries: list[dict[str, str]]) -> str:
+        history = ", ".join("{" + ", ".join(f'"{k}": {v}' for k, v in e.items()) + "}"
+                            for e in entries)
+        return ("{" + ", ".join(f'"{k}": {v}' for k, v in values.items())
+                + f', "follow_ups": [{history}]}}')
+
+    lines = [line(base, [entry])]
+    for key, (good, odd) in VALUES.items():
+        lines += [line({**base, key: value}, [entry]) for value in good + odd]
+    for key, (good, odd) in ENTRY_VALUES.items():
+        lines += [line(base, [entry, {**entry, key: value}]) for value in good + odd]
+    # a key twice, the second value another: Python keeps the last, DuckDB the first
+    lines += [line(base, [entry])[:-1] + f', "{key}": {(good + odd)[-1]}}}'
+              for key, (good, odd) in VALUES.items()]
+    lines += [line(base, [{**entry, key: good[0]}])[:-3] + f', "{key}": {(good + odd)[-1]}}}]}}'
+              for key, (good, odd) in ENTRY_VALUES.items()]
+    path = tmp_path / "values.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = _items(evaluate_portfolio(POLICY, path, as_of=AS_OF))
+    assert result == _record_path(path, AS_OF)[0]
+    fast, slow = _fast_and_slow(path)
+    assert fast > len(lines) // 3 and slow > len(lines) // 4
+
+
 def _fast_and_slow(path: Path) -> tuple[int, int]:
     """How many lines the SQL check passed, and how many went to the reader."""
     with duckdb_session() as con:

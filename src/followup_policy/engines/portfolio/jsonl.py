@@ -376,7 +376,9 @@ def _entries_sql() -> str:
     an entry: action text, a date in range, channel and outcome text or null)."""
     action, when_text = "e.action", "e.date"
     when = _date_of(when_text)
-    ok = [_distinct("ek"), _text_ok(action), _not_number(action), _date_ok(when)]
+    # an action must be JSON text: a number, even a whole one, is refused by the reader
+    ok = [_distinct("ek"), _text_ok(action), _not_number(action),
+          f"NOT regexp_matches({action}, '^-?[0-9]+$')", _date_ok(when)]
     optional = []
     for name in ("channel", "outcome"):
         value = f"e.{name}"
