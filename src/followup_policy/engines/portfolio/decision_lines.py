@@ -43,7 +43,9 @@ _ACTION_FIELDS = ("id", "source", "kind", "title", "status", "due_date", "deadli
 _LISTS = frozenset({"checklist", "reasons", "fields"})  # NULL means none: written []
 _FINDING_FIELDS = ("rule", "kind", "fields", "message")
 
-_BATCH_ROWS = 100_000
+_BATCH_ROWS = 20_000
+"""Pieces per Arrow batch: about 20 MB of head-office JSON at most (100,000 measured no
+faster)."""
 
 
 def _object(fields: tuple[str, ...], prefix: str = "") -> str:
