@@ -196,3 +196,9 @@ def test_a_typed_parquet_file_to_a_jsonl_file(tmp_path: Path) -> None:
     code, written, out, err = results["portfolio"]
     assert code == 1 and written.count(b"\n") == 79 and out == b""
     assert "80 records: 79 evaluated, 1 rejected" in err
+
+
+def test_a_stream_in_another_encoding_is_refused_before_evaluating() -> None:
+    gbk = io.TextIOWrapper(io.BytesIO(), encoding="gbk")
+    with pytest.raises(ValueError, match="UTF-8; this stream's encoding is gbk"):
+        export_portfolio(fp.load_policy(HEAD_OFFICE), PORTFOLIO, decisions_jsonl=gbk)

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from ...atomic import atomic_bytes
 
-__all__ = ["DECISION_HEAD", "lines_query", "utf8_stream", "write_lines"]
+__all__ = ["DECISION_HEAD", "lines_query", "refuse_non_utf8", "utf8_stream", "write_lines"]
 
 DECISION_HEAD = ("loan_id", "as_of", "tier", "policy_id", "policy_version", "policy_digest")
 """The decision's fields before ``actions``, in ``Decision`` order."""
@@ -112,6 +112,13 @@ def utf8_stream(stream: IO[str]) -> bool:
     return encoding is None or codecs.lookup(encoding).name == "utf-8"
 
 
+def refuse_non_utf8(stream: IO[str]) -> None:
+    """A ValueError for a stream in another encoding: the lines are UTF-8 bytes."""
+    if not utf8_stream(stream):
+        raise ValueError(f"the decisions' JSON lines are UTF-8; this stream's encoding is"
+                         f" {getattr(stream, 'encoding', None)}")
+
+
 def write_lines(con: Any, query: str, target: str | Path | IO[str]) -> None:
     """The lines of ``query`` (see :func:`lines_query`) to a file path (replaced when
     whole) or a UTF-8 text stream, in Arrow batches: memory bounded by a batch."""
@@ -122,6 +129,7 @@ def write_lines(con: Any, query: str, target: str | Path | IO[str]) -> None:
         return
     from ...blocks import output_encoding
 
+    refuse_non_utf8(target)
     if output_encoding(target) is not None:  # a real UTF-8 file or stdout: its bytes
         target.flush()
         buffer: IO[bytes] = target.buffer  # type: ignore[attr-defined]

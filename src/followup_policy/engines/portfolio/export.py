@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from ...atomic import atomic_path
 from ...policy import Policy
-from .decision_lines import lines_query, write_lines
+from .decision_lines import lines_query, refuse_non_utf8, write_lines
 from .engine import (
     check_on_duckdb,
     check_typed_only,
@@ -118,10 +118,11 @@ def _targets(actions: str | Path | None, decisions: str | Path | None,
         name: Path(path) for name, path in
         (("actions", actions), ("decisions", decisions), ("findings", findings))
         if path is not None}
-    if decisions_jsonl is not None:
-        targets["decisions_jsonl"] = (Path(decisions_jsonl)
-                                      if isinstance(decisions_jsonl, (str, Path))
-                                      else decisions_jsonl)
+    if isinstance(decisions_jsonl, (str, Path)):
+        targets["decisions_jsonl"] = Path(decisions_jsonl)
+    elif decisions_jsonl is not None:
+        refuse_non_utf8(decisions_jsonl)  # before any evaluation
+        targets["decisions_jsonl"] = decisions_jsonl
     if not targets:
         raise ValueError("export_portfolio needs at least one of actions=, decisions=,"
                          " findings=, decisions_jsonl= (a file path)")
