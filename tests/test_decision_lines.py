@@ -202,3 +202,18 @@ def test_a_stream_in_another_encoding_is_refused_before_evaluating() -> None:
     gbk = io.TextIOWrapper(io.BytesIO(), encoding="gbk")
     with pytest.raises(ValueError, match="UTF-8; this stream's encoding is gbk"):
         export_portfolio(fp.load_policy(HEAD_OFFICE), PORTFOLIO, decisions_jsonl=gbk)
+
+
+def test_a_stdout_in_another_encoding_keeps_the_decision_writer(mixed_input: Path) -> None:
+    """GB18030 holds every character: both engines write the same GB18030 bytes (the
+    portfolio engine through Decision objects, as before)."""
+    results = {}
+    for engine in ("portfolio", "per-loan"):
+        out = io.TextIOWrapper(io.BytesIO(), encoding="gb18030", newline="")
+        err = io.StringIO()
+        code = run(["evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--engine",
+                    engine, str(mixed_input)], out, err, io.StringIO())
+        out.flush()
+        results[engine] = (code, out.buffer.getvalue(), err.getvalue())  # type: ignore[attr-defined]
+    assert results["portfolio"] == results["per-loan"]
+    assert "关注".encode("gb18030") in results["portfolio"][1]
