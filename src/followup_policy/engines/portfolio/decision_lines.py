@@ -31,17 +31,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...atomic import atomic_bytes
+from ...decisions import Action, Decision, Finding
 
 __all__ = ["DECISION_HEAD", "lines_query", "refuse_non_utf8", "utf8_stream", "write_lines"]
 
-DECISION_HEAD = ("loan_id", "as_of", "tier", "policy_id", "policy_version", "policy_digest")
-"""The decision's fields before ``actions``, in ``Decision`` order."""
+DECISION_HEAD = Decision._fields[:-2]
+"""The decision's fields before ``actions`` and ``findings``, in ``Decision`` order (the
+result types' own field lists: a field added there is a column the tables must have)."""
+assert Decision._fields[-2:] == ("actions", "findings")
 
-_ACTION_FIELDS = ("id", "source", "kind", "title", "status", "due_date", "deadline",
-                  "channel", "severity", "category", "reference", "checklist_id",
-                  "checklist", "reasons", "attempts", "last_attempt")
+_ACTION_FIELDS = Action._fields
+_FINDING_FIELDS = Finding._fields
 _LISTS = frozenset({"checklist", "reasons", "fields"})  # NULL means none: written []
-_FINDING_FIELDS = ("rule", "kind", "fields", "message")
 
 _BATCH_ROWS = 20_000
 """Pieces per Arrow batch: about 20 MB of head-office JSON at most (100,000 measured no
