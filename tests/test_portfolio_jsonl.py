@@ -312,3 +312,22 @@ def test_the_command_line_merges_a_follow_ups_table_as_per_loan(tmp_path: Path) 
                 str(tmp_path / "absent.parquet"), str(path)], io.StringIO(), missing,
                io.StringIO()) == 2
     assert len(missing.getvalue().splitlines()) == 1, missing.getvalue()
+
+
+def test_a_gbk_file_with_a_bad_byte_reads_as_per_loan(tmp_path: Path) -> None:
+    lines = PORTFOLIO.read_text(encoding="utf-8").splitlines()[:30]
+    lines[2] = lines[2].replace('{"loan_id": "', '{"loan_id": "贷款')
+    data = "\n".join(lines).encode("gb18030").split(b"\n")
+    data[5] = data[5].replace(b'"loan_id": "', b'"loan_id": "\xff', 1)  # not GB18030
+    path = tmp_path / "gbk.jsonl"
+    path.write_bytes(b"\n".join(data) + b"\n")
+    results = {}
+    for engine in ("portfolio", "per-loan"):
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--engine",
+                    engine, "--encoding", "gbk", str(path)], out, err, io.StringIO())
+        results[engine] = (code, out.getvalue(), err.getvalue())
+    assert results["portfolio"] == results["per-loan"]
+    code, out, err = results["portfolio"]
+    assert code == 1 and '"loan_id": "贷款' in out.replace('":"', '": "')
+    assert [json.loads(line)["index"] for line in err.splitlines()] == [5]
