@@ -255,6 +255,7 @@ def test_plain_lines_skip_the_reader_and_odd_ones_take_it(tmp_path: Path) -> Non
     lines[2] = lines[2].replace('"s": "ok"', '"s": "\\u00e9"')  # an escape: the reader reads it
     lines[3] = lines[3].replace('"i1": 5', '"i1": 5, "i1": 6')  # duplicate key: the last wins
     lines[4] = lines[4].replace('"phone"}', '"phone", "date": "2025-03-02"}')
+    lines[5] = " \t" + lines[5] + "\t "  # white space around the object: still plain
     path.write_text("\r\n".join(lines), encoding="utf-8")
     assert _fast_and_slow(path) == (2, 4)
     result = _items(evaluate_portfolio(POLICY, path, as_of=AS_OF))

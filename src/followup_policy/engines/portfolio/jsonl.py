@@ -351,19 +351,23 @@ def _rows_sql(policy: Policy, checks: _Loans) -> str:
     one, Python does not), no NaN or Infinity, few brackets, no integer Python refuses to
     convert, an object, valid JSON without duplicate keys.
     """
-    openers = "strlen(text) - strlen(replace(replace(text, '{', ''), '[', ''))"
+    # a line this short cannot hold more brackets than that: spare it the count
+    openers = (f"(strlen(text) <= {_MAX_OPENERS} OR strlen(text)"
+               f" - strlen(replace(replace(text, '{{', ''), '[', '')) <= {_MAX_OPENERS})")
     plain = (f"strpos(text, '\\') = 0 AND NOT regexp_matches(text, {_literal(_TRAILING_COMMA)})"
              " AND strpos(text, 'NaN') = 0 AND strpos(text, 'Infinity') = 0"
-             f" AND {openers} <= {_MAX_OPENERS} AND starts_with(ltrim(text, ' \t'), '{{')"
+             f" AND {openers} AND (starts_with(text, '{{')"
+             f" OR regexp_matches(text, '^[ \t]+\\{{'))"
              f" AND (strlen(text) <= {_LONG_LINE} OR NOT regexp_matches(text,"
              f" '[0-9]{{{_LONG_DIGITS}}}'))")
     names = [*_BUILTIN, *policy.document.fields]
-    parsed = (f"SELECT __row, text, k, CASE WHEN {_distinct('k')} THEN json_transform(text,"
+    parsed = (f"SELECT __row, text, k, CASE WHEN __keys_ok THEN json_transform(text,"
               f" {_literal(_structure(names))}) END AS j,"
-              f" CASE WHEN {_distinct('k')} AND list_contains(k, '{_HISTORY}') THEN"
+              f" CASE WHEN __keys_ok AND list_contains(k, '{_HISTORY}') THEN"
               f" json_keys(text, '$.{_HISTORY}[*]') END AS __entry_keys"
-              f" FROM (SELECT __row, text, CASE WHEN {plain} AND json_valid(text)"
-              f" THEN json_keys(text) END AS k FROM {_LINES}) a")
+              f" FROM (SELECT __row, text, k, {_distinct('k')} AS __keys_ok FROM"
+              f" (SELECT __row, text, CASE WHEN {plain} AND json_valid(text)"
+              f" THEN json_keys(text) END AS k FROM {_LINES}) a0) a")
     raws = "".join(f", {raw}" for raw in checks.raws)
     ok = " AND ".join(checks.ok)
     return (f"SELECT {', '.join(checks.columns)}, COALESCE(j IS NOT NULL AND {ok}, FALSE)"
