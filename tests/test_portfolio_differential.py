@@ -119,7 +119,7 @@ entry_outcomes = st.sampled_from(["reached", "visited", "promised_to_pay", "unre
 
 
 def _completion(draw: st.DrawFn, item: dict[str, Any], channel: str | None,
-                full: bool) -> None:
+                full: bool, escalates: bool = True) -> None:
     """Add a channel, `completes_with` and an escalation to a node, tier entry or action."""
     if not full:
         if channel is not None:
@@ -132,7 +132,7 @@ def _completion(draw: st.DrawFn, item: dict[str, Any], channel: str | None,
         if draw(st.integers(0, 3)) == 0:
             item["completes_with"] = draw(st.lists(st.sampled_from(CHANNELS), min_size=1,
                                                    max_size=2, unique=True))
-    if draw(st.booleans()):
+    if escalates and draw(st.booleans()):
         item["escalate_after"] = draw(st.integers(1, 3))
         escalation: dict[str, Any] = {"kind": "lost_contact_review", "title": "失联处置",
                                       "after": draw(durations), "window": draw(durations)}
@@ -146,9 +146,10 @@ def _completion(draw: st.DrawFn, item: dict[str, Any], channel: str | None,
 
 
 @st.composite
-def policies(draw: st.DrawFn, completion: bool = False) -> str:
+def policies(draw: st.DrawFn, completion: bool = False, tier_escalates: bool = True) -> str:
     """The YAML text of a random policy over the fields of the expression tests; with
-    ``completion``, also declared channels/outcomes, `completes_with` and escalations."""
+    ``completion``, also declared channels/outcomes, `completes_with` and escalations
+    (on frequency entries only with ``tier_escalates``)."""
     when = simple_conditions if completion else conditions_text
     lines = ["policy: {id: generated, title: 随机政策, version: \"1\"}",
              FIELDS % (_q(draw(when)), _q(draw(when)))]
@@ -182,7 +183,7 @@ def policies(draw: st.DrawFn, completion: bool = False) -> str:
     for tier in tiers:
         entry = {"every": draw(short), "window": draw(durations), "lead": draw(durations),
                  "title": f"定期{tier}"}
-        _completion(draw, entry, "phone", completion)
+        _completion(draw, entry, "phone", completion, tier_escalates)
         chosen = draw(checklist)
         if chosen:
             entry["checklist"] = chosen
@@ -312,6 +313,19 @@ def test_completion_agrees_with_the_interpreter(policy_text: str, portfolio: lis
                                                 as_of: date | None) -> None:
     """SPEC 5.1 in SQL: outcomes, channel strength, `completes_with`, declared channels and
     outcomes, attempts and escalation, findings for unknown or missing data."""
+    policy = fp.loads_policy(policy_text, "generated.yaml")
+    assert _actual(policy, portfolio, as_of) == _expected(policy, portfolio, as_of)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(policy_text=policies(completion=True, tier_escalates=False),
+       portfolio=st.lists(completion_loans, min_size=1, max_size=12),
+       as_of=st.sampled_from([date(2026, 11, 28), date(2024, 3, 1)]))
+def test_frequency_keyed_on_the_tier_agrees_with_the_interpreter(
+        policy_text: str, portfolio: list[Any], as_of: date | None) -> None:
+    """Frequency entries without escalations are one SQL track keyed on the loan's tier:
+    tiers accepting different channels judge the same history differently, loans of
+    several tiers in one portfolio."""
     policy = fp.loads_policy(policy_text, "generated.yaml")
     assert _actual(policy, portfolio, as_of) == _expected(policy, portfolio, as_of)
 

@@ -16,8 +16,11 @@ action's current cycle. Here the same happens over the whole ``follow_ups`` tabl
   missing or unknown), for the entry findings, which test the cycle with
   :meth:`HistorySql.in_cycle` against the loan's ``evaluated`` row.
 
-A *track* is one action whose history is read: a timing node, a rule, a frequency entry
-(one per tier: tiers may accept different channels) or an escalation. Entry order is the
+A *track* is one action whose history is read: a timing node, a rule, the frequency
+action or an escalation. Frequency is one track keyed on the loan's tier: its verdict of
+an entry is the one for the channels the loan's tier accepts (the ``tiers`` statement
+gives each loan its tier when tiers accept different channels); when a tier's entry
+escalates, each tier is a track of its own. Entry order is the
 interpreter's (by date, then input order): ``__seq`` numbers each loan's entries so.
 """
 
@@ -29,7 +32,13 @@ from typing import Literal
 from ...policy import CompiledCompletion, PolicyParts
 from .dialect import Dialect
 
-__all__ = ["HistorySql", "Track", "names_of"]
+__all__ = ["TIER", "HistorySql", "Track", "names_of"]
+
+TIER = "__tier"
+"""The loan's tier (in ``evaluated`` and ``tiers``)."""
+
+_KEYED = "__vt"
+"""The entries column with the verdict for the channels of the loan's tier."""
 
 _GROUP = 8
 """Tracks summed together: fewer aggregates per entry, at the price of a join per group."""
@@ -47,6 +56,8 @@ class Track:
     completion: CompiledCompletion
     anchor: str | None = None  # the loan column the scan starts at (node, rule)
     parent: Track | None = None  # the action an escalation escalates
+    by_tier: tuple[tuple[str, frozenset[str] | None], ...] = ()
+    """Frequency keyed on the loan's tier: each tier's accepted channels (else empty)."""
 
 
 @dataclass
@@ -58,6 +69,8 @@ class HistorySql:
     tracks: list[Track] = field(default_factory=list)
     verdicts: dict[frozenset[str] | None, str] = field(default_factory=dict)
     anchors: dict[str, str] = field(default_factory=dict)
+    keyed: tuple[tuple[str, frozenset[str] | None], ...] = ()
+    """The accepted channels per tier when the tiers differ: the ``__vt`` verdict."""
 
     def q(self, name: str) -> str:
         return self.d.quote(name)
@@ -67,10 +80,13 @@ class HistorySql:
         return self.q(f"{track.key}_{name}")
 
     def track(self, key: str, action: str, kind: TrackKind, completion: CompiledCompletion,
-              anchor: str | None = None, parent: Track | None = None) -> Track:
-        found = Track(key, action, kind, completion, anchor, parent)
+              anchor: str | None = None, parent: Track | None = None,
+              by_tier: tuple[tuple[str, frozenset[str] | None], ...] = ()) -> Track:
+        found = Track(key, action, kind, completion, anchor, parent, by_tier)
         self.tracks.append(found)
-        if completion.channels not in self.verdicts:
+        if len({channels for _, channels in by_tier}) > 1:
+            self.keyed = by_tier  # judged per entry for its loan's tier
+        elif completion.channels not in self.verdicts:
             self.verdicts[completion.channels] = f"__v{len(self.verdicts)}"
         if anchor is not None and anchor not in self.anchors:
             self.anchors[anchor] = f"__anc{len(self.anchors)}"
@@ -78,7 +94,14 @@ class HistorySql:
 
     def verdict(self, track: Track) -> str:
         """The entries column holding ``track``'s verdict of each entry."""
+        if track.by_tier and self.keyed:
+            return self.q(_KEYED)
         return self.q(self.verdicts[track.completion.channels])
+
+    @property
+    def reads_tiers(self) -> bool:
+        """Whether ``entries`` reads the ``tiers`` statement (the loan's tier)."""
+        return bool(self.keyed)
 
     def in_cycle(self, track: Track, entry: str, loan: str) -> str:
         """Whether entry ``entry`` (an ``entries`` alias) lies in ``track``'s current cycle,
@@ -130,14 +153,28 @@ class HistorySql:
                   *(f"f.{q(c)} AS {q(c)}" for c in ("action", "date", "channel", "outcome")),
                   "l.disbursement_date AS __disb",
                   *(f"{self._verdict_sql(s)} AS {q(v)}" for s, v in self.verdicts.items())]
+        tiers = ""
+        if self.keyed:
+            select.append(f"{self._keyed_sql(f't.{q(TIER)}')} AS {q(_KEYED)}")
+            tiers = " JOIN tiers t ON f.__row = t.__row"
         return (f"SELECT {', '.join(select)} FROM follow_ups f JOIN loans l"
-                f" ON f.__row = l.__row WHERE f.{q('date')} <= l.as_of")
+                f" ON f.__row = l.__row{tiers} WHERE f.{q('date')} <= l.as_of")
+
+    def _keyed_sql(self, tier: str) -> str:
+        """The verdict for the channels the loan's tier accepts (NULL: no such tier)."""
+        tiers: dict[frozenset[str] | None, list[str]] = {}
+        for name, channels in self.keyed:
+            tiers.setdefault(channels, []).append(name)
+        cases = " ".join(f"WHEN {self._in_list(tier, names)} THEN {self._verdict_sql(channels)}"
+                         for channels, names in tiers.items())
+        return f"CASE {cases} END"
 
     def flagged_sql(self) -> str:
         """The few entries some track may report (no outcome or channel, or one the policy
         does not know): the entry findings read these instead of every entry."""
         problems = "('missing_outcome', 'missing_channel', 'unknown_outcome', 'unknown_channel')"
-        test = " OR ".join(f"{self.q(v)} IN {problems}" for v in self.verdicts.values())
+        columns = [*self.verdicts.values(), *([_KEYED] if self.keyed else [])]
+        test = " OR ".join(f"{self.q(v)} IN {problems}" for v in columns)
         return f"SELECT * FROM entries WHERE {test or 'FALSE'}"
 
     def history_sql(self) -> str:

@@ -3,11 +3,14 @@
 The statements read two tables: ``loans`` (one checked row per input record, see
 :mod:`.tables`) and ``follow_ups`` (long form). They produce, in order:
 
-1. ``entries`` and ``history`` (see :mod:`.history`): each follow-up entry judged for
-   the actions it names (SPEC 5.1), and per loan the latest completion, the failed
-   attempts of the current cycle and the Nth attempt of each action;
-2. ``evaluated``: one row per loan with its tier and, for every timing node, frequency
-   entry, rule and escalation, the due date, deadline and status (``NULL`` when not shown);
+1. ``tiers`` (only when tiers accept different channels for frequency), ``entries`` and
+   ``history`` (see :mod:`.history`): each follow-up entry judged for the actions it
+   names (SPEC 5.1), and per loan the latest completion, the failed attempts of the
+   current cycle and the Nth attempt of each action;
+2. ``evaluated``: one row per loan with its tier and, for every timing node, the
+   frequency action (one set of columns keyed on the loan's tier, or one per tier when
+   tiers escalate), rule and escalation, the due date, deadline and status (``NULL``
+   when not shown);
 3. ``actions``: one row per loan and required action, every ``Action`` field, reasons
    text identical to the interpreter's, and the stable task key;
 4. ``flagged`` (the entries some action may report: outcome or channel missing or
@@ -33,13 +36,16 @@ from ...policy import (
 )
 from .conditions import ConditionSql, NameSql, Unsupported, compile_condition_sql
 from .dialect import Dialect
-from .history import HistorySql, Track, names_of
+from .history import TIER, HistorySql, Track, names_of
 
-__all__ = ["DECIMAL_TEXT", "FINDINGS_ORDERED", "MATERIALIZED", "PolicySql", "Statement",
+__all__ = ["DECIMAL_TEXT", "FINDINGS_ORDERED", "MATERIALIZED", "OUTPUTS", "PolicySql", "Statement",
            "compile_policy_sql", "unsupported_reason"]
 
 MATERIALIZED = frozenset({"entries", "evaluated", "flagged"})
 """Statements read more than once: computed once (a table on DuckDB, cached on Spark)."""
+
+OUTPUTS = frozenset({"actions", "findings", "decisions"})
+"""The statements whose rows are the results."""
 
 _QUOTE = "'"
 
@@ -251,26 +257,35 @@ class _Builder:
                status: str, due: str, deadline: str, reasons: list[str],
                track: Track) -> None:
         shown = f"{status} IS NOT NULL"
-        items = self.checklist(checklist, shown)
-        nullable = self.d.string_type()
+        self.action_row(key=key, action_id=action_id, source=source, kind=kind,
+                        title=self.text(title), channel=self.opt(channel),
+                        severity=self.text(severity), category=self.opt(category),
+                        reference=self.opt(reference),
+                        checklist_id=self.opt(checklist.id if checklist else None),
+                        checklist=self.checklist(checklist, shown), status=status, due=due,
+                        deadline=deadline, reasons=reasons, track=track)
 
-        def opt(value: str | None) -> str:
-            return self.text(value) if value is not None else f"CAST(NULL AS {nullable})"
+    def opt(self, value: str | None) -> str:
+        return self.text(value) if value is not None else f"CAST(NULL AS {self.d.string_type()})"
 
+    def action_row(self, *, key: str, action_id: str, source: str, kind: str, title: str,
+                   channel: str, severity: str, category: str, reference: str,
+                   checklist_id: str, checklist: str, status: str, due: str, deadline: str,
+                   reasons: list[str], track: Track) -> None:
+        """One SELECT of ``actions``: the loans showing the action, its fields as SQL."""
         task = self.d.task_key("loan_id", self.text(action_id), due)
         self.actions.append(
             f"-- {key.replace(chr(10), ' ')}\n"
             f"SELECT __row, loan_id, {task} AS task_key, {self.text(action_id)} AS id,"
             f" {self.text(source)} AS source, {self.text(kind)} AS kind,"
-            f" {self.text(title)} AS title, {status} AS status, {due} AS due_date,"
-            f" {deadline} AS deadline, {opt(channel)} AS channel,"
-            f" {self.text(severity)} AS severity, {opt(category)} AS category,"
-            f" {opt(reference)} AS reference,"
-            f" {opt(checklist.id if checklist else None)} AS checklist_id,"
-            f" {items} AS checklist, {self.d.array(reasons)} AS reasons,"
+            f" {title} AS title, {status} AS status, {due} AS due_date,"
+            f" {deadline} AS deadline, {channel} AS channel,"
+            f" {severity} AS severity, {category} AS category,"
+            f" {reference} AS reference, {checklist_id} AS checklist_id,"
+            f" {checklist} AS checklist, {self.d.array(reasons)} AS reasons,"
             f" {self.h.col(track, 'att')} AS attempts,"
             f" {self.h.col(track, 'last')} AS last_attempt"
-            f" FROM evaluated WHERE {shown}")
+            f" FROM evaluated WHERE {status} IS NOT NULL")
 
     def node(self, index: int, node: CompiledNode) -> None:
         p = f"__n{index}_"
@@ -408,6 +423,66 @@ class _Builder:
                     checklist=entry.checklist, status=status, due=due, deadline=deadline,
                     reasons=reasons, track=track)
 
+    def by_tier(self, values: dict[str, str]) -> str:
+        """The value for the loan's tier: ``values`` by tier, tiers with equal values
+        sharing one branch (NULL for any other tier)."""
+        tiers: dict[str, list[str]] = {}
+        for tier, value in values.items():
+            tiers.setdefault(value, []).append(tier)
+        if len(tiers) == 1:
+            return next(iter(tiers))
+        column = self.q(TIER)
+        cases = " ".join(f"WHEN {column} IN ({', '.join(self.text(t) for t in names)})"
+                         f" THEN {value}" for value, names in tiers.items())
+        return f"CASE {cases} END"
+
+    def frequency_by_tier(self, entries: list[CompiledFrequency]) -> None:
+        """evaluation.frequency_followup for the entry of the loan's tier: one track, its
+        verdicts for the channels of that tier, the entry's fields chosen by tier."""
+        p = "__f_"
+        track = self.h.track("__f", "frequency", "frequency", entries[0].completion,
+                             by_tier=tuple((e.tier, e.completion.channels) for e in entries))
+        latest, latest_action = self.h.col(track, "base"), self.h.col(track, "latest")
+        named = ", ".join(self.text(e.tier) for e in entries)
+        is_open = self.col(0, p + "open", f"COALESCE({self.q(TIER)} IN ({named}), FALSE)")
+        base = self.col(0, p + "from",
+                        f"CASE WHEN {latest} IS NOT NULL THEN {latest}"
+                        " ELSE disbursement_date END")
+        self.entry_findings(track, is_open)
+        due = self.col(1, p + "due", self.by_tier({e.tier: self.d.add(base, e.every)
+                                                   for e in entries}))
+        deadline = self.col(2, p + "deadline", self.by_tier({e.tier: self.d.add(due, e.window)
+                                                             for e in entries}))
+        status = self.col(3, p + "status", f"CASE WHEN {is_open} THEN " + self.by_tier(
+            {e.tier: self.status(due, deadline, e.lead) for e in entries}) + " END")
+        shown = f"{status} IS NOT NULL"
+        # the checklists' items, each checklist once, its findings for its own tiers
+        lists: dict[str, str] = {}
+        for checklist in {e.checklist.id: e.checklist for e in entries if e.checklist}.values():
+            tiers = ", ".join(self.text(e.tier) for e in entries
+                              if e.checklist and e.checklist.id == checklist.id)
+            lists[checklist.id] = self.checklist(
+                checklist, f"{shown} AND {self.q(TIER)} IN ({tiers})")
+        since = (f"CASE WHEN {latest} IS NOT NULL THEN 'latest completed follow-up '"
+                 f" || {self.iso(latest)} || {self.text(' (' + _QUOTE)} || {latest_action}"
+                 f" || {self.text(_QUOTE + ')')}"
+                 f" ELSE 'disbursement ' || {self.iso('disbursement_date')} END")
+        lead_in = self.by_tier({e.tier: self.text(f"tier {e.tier}: follow up every {e.every},"
+                                                  " counted from ") for e in entries})
+        self.action_row(
+            key="frequency", action_id="frequency", source="frequency",
+            kind="periodic_follow_up",
+            title=self.by_tier({e.tier: self.text(e.title) for e in entries}),
+            channel=self.by_tier({e.tier: self.text(e.channel) for e in entries}),
+            severity=self.by_tier({e.tier: self.text(e.severity) for e in entries}),
+            category=self.opt(None), reference=self.opt(None),
+            checklist_id=self.by_tier({e.tier: self.opt(e.checklist.id if e.checklist else None)
+                                       for e in entries}),
+            checklist=self.by_tier({e.tier: lists[e.checklist.id] if e.checklist else "NULL"
+                                    for e in entries}),
+            status=status, due=due, deadline=deadline, reasons=[f"{lead_in} || {since}"],
+            track=track)
+
     def rule(self, index: int, rule: CompiledRule) -> None:
         p = f"__r{index}_"
         cond = self.condition(rule.when)
@@ -504,16 +579,25 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
     tier_sql = b.tier()
     for index, node in enumerate(parts.nodes):
         b.node(index, node)
-    for index, entry in enumerate(parts.frequency.values()):
-        b.frequency(index, entry)
+    entries = list(parts.frequency.values())
+    if entries and not any(e.completion.escalation is not None for e in entries):
+        b.frequency_by_tier(entries)
+    else:  # an escalation of its own per tier: a track per tier
+        for index, entry in enumerate(entries):
+            b.frequency(index, entry)
     for index, rule in enumerate(parts.rules):
         b.rule(index, rule)
     q = b.q
     loan_columns = b.h.loan_columns()
     sql = (f"SELECT l.*{''.join(', ' + c for c in loan_columns)} FROM loans l"
            " LEFT JOIN history h ON l.__row = h.__row")
-    tier_layer = [("__tier", tier_sql)]
+    tier_layer = [(TIER, tier_sql)]
     tier_conditions = [c for c in b.layers[0] if c[0].startswith("__t")]
+    tiers = []
+    if b.h.reads_tiers:  # each loan's tier, for the entries judged by it
+        conditions = "".join(f", {expr} AS {q(name)}" for name, expr in tier_conditions)
+        tiers = [Statement("tiers", f"SELECT __row, {tier_sql} AS {q(TIER)}"
+                                    f" FROM (SELECT *{conditions} FROM loans) s")]
     other = [c for c in b.layers[0] if not c[0].startswith("__t")]
     for layer in ([*tier_conditions], tier_layer, other, *b.layers[1:]):
         if layer:
@@ -526,10 +610,10 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
                  f" {b.text(policy.digest)} AS policy_digest FROM evaluated")
     # the steps' own columns the statements after ``evaluated`` never read are not stored
     later = actions + findings + decisions
-    made = [name for layer in ([("__tier", "")], *b.layers) for name, _ in layer]
+    made = [name for layer in ([(TIER, "")], *b.layers) for name, _ in layer]
     made += [f"{t.key}_{name}" for t in b.h.tracks for name in names_of(t)]
     unread = [name for name in made if q(name) not in later and name not in later]
-    statements = [Statement("entries", b.h.entries_sql()),
+    statements = [*tiers, Statement("entries", b.h.entries_sql()),
                   Statement("history", b.h.history_sql()),
                   Statement("evaluated", dialect.without(sql, [q(n) for n in unread])),
                   Statement("flagged", b.h.flagged_sql()),
