@@ -21,7 +21,7 @@ from ._require import require
 from .conditions import Unsupported
 from .dialect import DUCKDB, SPARK
 from .jsonl import JsonlFile, check_jsonl, is_jsonl_path, jsonl_file
-from .plan import FINDINGS_ORDERED, MATERIALIZED, PolicySql, compile_policy_sql
+from .plan import FINDINGS_ORDERED, MATERIALIZED, OUTPUTS, PolicySql, compile_policy_sql
 from .results import PortfolioResult, with_per_loan_rows
 from .tables import CheckedInput, FollowUpTable, check_records, records_from
 from .typed import check_typed, typed_source
@@ -209,20 +209,28 @@ def _run_duckdb(plan: PolicySql, checked: CheckedInput) -> tuple[Any, Any, Any]:
 
 
 def _run_statements(con: Any, plan: PolicySql) -> tuple[Any, Any, Any]:
+    """The three result tables as Arrow. The outputs, each read once, are queried from
+    their SQL rather than created as views first: DuckDB binds a view when it is
+    created and again when it is read, and binding ``actions`` and ``findings`` (a
+    hundred SELECTs) is most of the time a small portfolio takes."""
+    outputs = {s.name: s.sql for s in plan.statements if s.name in OUTPUTS}
     with decimal_overflow_unsupported():
-        create_statements(con, plan)
-        actions = _arrow(con, "SELECT * FROM actions ORDER BY __row, deadline, id")
-        findings = _arrow(con, FINDINGS_ORDERED)
-        decisions = _arrow(con, "SELECT * FROM decisions ORDER BY __row")
+        create_statements(con, plan, outputs=False)
+        actions = _arrow(con, f"SELECT * FROM (\n{outputs['actions']}\n) s"
+                              " ORDER BY __row, deadline, id")
+        findings = _arrow(con, f"WITH findings AS (\n{outputs['findings']}\n)\n"
+                               f"{FINDINGS_ORDERED}")
+        decisions = _arrow(con, f"SELECT * FROM ({outputs['decisions']}) s ORDER BY __row")
     return decisions, actions, findings
 
 
-def create_statements(con: Any, plan: PolicySql) -> None:
-    """The plan's statements on ``con``: tables for those read twice, views otherwise."""
+def create_statements(con: Any, plan: PolicySql, *, outputs: bool = True) -> None:
+    """The plan's statements on ``con``: tables for those read twice, views otherwise;
+    without ``outputs``, only the statements the outputs read."""
     for statement in plan.statements:
         if statement.name in MATERIALIZED:
             con.execute(f"CREATE TEMPORARY TABLE {statement.name} AS {statement.sql}")
-        else:
+        elif outputs or statement.name not in OUTPUTS:
             con.execute(f"CREATE TEMPORARY VIEW {statement.name} AS {statement.sql}")
 
 
