@@ -13,8 +13,9 @@ action's current cycle. Here the same happens over the whole ``follow_ups`` tabl
   is computed on the way into the per-loan sums, never stored: a table of them (two
   columns per track for every entry) cost more to write than everything else;
 - ``flagged``: the entries with a verdict some track may report (outcome or channel
-  missing or unknown), for the entry findings, which test the cycle with
-  :meth:`HistorySql.in_cycle` against the loan's ``evaluated`` row.
+  missing or unknown) beside the columns of their loan's ``evaluated`` row that the
+  entry findings read (is the action open, where its cycle starts), for the entry
+  findings, which test the cycle with :meth:`HistorySql.in_cycle`.
 
 A *track* is one action whose history is read: a timing node, a rule, the frequency
 action or an escalation. Frequency is one track keyed on the loan's tier: its verdict of
@@ -26,6 +27,7 @@ interpreter's (by date, then input order): ``__seq`` numbers each loan's entries
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -103,20 +105,21 @@ class HistorySql:
         """Whether ``entries`` reads the ``tiers`` statement (the loan's tier)."""
         return bool(self.keyed)
 
-    def in_cycle(self, track: Track, entry: str, loan: str) -> str:
+    def in_cycle(self, track: Track, entry: str, loan: Callable[[str], str]) -> str:
         """Whether entry ``entry`` (an ``entries`` alias) lies in ``track``'s current cycle,
-        read against ``loan`` (an ``evaluated`` alias): the entry findings' test."""
+        the loan's columns read through ``loan`` (a quoted column to its SQL): the entry
+        findings' test."""
         day = f"{entry}.{self.q('date')}"
         if track.kind == "frequency":
-            lo, gt = f"{loan}.{self.q('disbursement_date')}", f"{loan}.{self.col(track, 'base')}"
+            lo, gt = loan(self.q("disbursement_date")), loan(self.col(track, "base"))
         elif track.kind == "escalation":
             assert track.parent is not None
-            lo, gt = f"{loan}.{self.col(track.parent, 'nth')}", None
+            lo, gt = loan(self.col(track.parent, "nth")), None
         else:
             assert track.anchor is not None
-            lo, gt = f"{loan}.{self.q(track.anchor)}", None
+            lo, gt = loan(self.q(track.anchor)), None
             if track.kind == "rule":
-                done = f"{loan}.{self.col(track, 'done')}"
+                done = loan(self.col(track, "done"))
                 gt = f"CASE WHEN {done} >= {lo} THEN {done} END"
         floor = f"{day} >= {lo}"
         if gt is not None:
@@ -169,13 +172,16 @@ class HistorySql:
                          for channels, names in tiers.items())
         return f"CASE {cases} END"
 
-    def flagged_sql(self) -> str:
+    def flagged_sql(self, loan_columns: dict[str, str]) -> str:
         """The few entries some track may report (no outcome or channel, or one the policy
-        does not know): the entry findings read these instead of every entry."""
+        does not know), each beside its loan's ``loan_columns`` (quoted ``evaluated``
+        column to its alias): the entry findings read these rows alone, no join."""
         problems = "('missing_outcome', 'missing_channel', 'unknown_outcome', 'unknown_channel')"
         columns = [*self.verdicts.values(), *([_KEYED] if self.keyed else [])]
-        test = " OR ".join(f"{self.q(v)} IN {problems}" for v in columns)
-        return f"SELECT * FROM entries WHERE {test or 'FALSE'}"
+        test = " OR ".join(f"e.{self.q(v)} IN {problems}" for v in columns)
+        carried = "".join(f", v.{c} AS {alias}" for c, alias in loan_columns.items())
+        return (f"SELECT e.*{carried} FROM entries e JOIN evaluated v ON e.__row = v.__row"
+                f" WHERE {test or 'FALSE'}")
 
     def history_sql(self) -> str:
         """Per loan: every track's figures, the entries judged in one pass (no table)."""

@@ -14,8 +14,8 @@ The statements read two tables: ``loans`` (one checked row per input record, see
 3. ``actions``: one row per loan and required action, every ``Action`` field, reasons
    text identical to the interpreter's, and the stable task key;
 4. ``flagged`` (the entries some action may report: outcome or channel missing or
-   unknown) and ``findings``: one row per finding (``seq`` per element, ``sub`` per
-   entry: the interpreter's order);
+   unknown, beside the loan columns their findings read) and ``findings``: one row per
+   finding (``seq`` per element, ``sub`` per entry: the interpreter's order);
 5. ``decisions``: one row per loan (tier, policy id, version, digest).
 
 Every rule of the semantics is the interpreter's (``evaluation.py``), restated in SQL.
@@ -137,6 +137,7 @@ class _Builder:
     actions: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     seq: int = 0
+    flag_columns: dict[str, str] = field(default_factory=dict)
     h: HistorySql = field(init=False)
 
     def __post_init__(self) -> None:
@@ -185,6 +186,11 @@ class _Builder:
     def col(self, layer: int, name: str, sql: str) -> str:
         self.layers[layer].append((name, sql))
         return self.q(name)
+
+    def flagged_loan(self, column: str) -> str:
+        """A (quoted) ``evaluated`` column as ``flagged`` carries it beside each entry."""
+        alias = self.flag_columns.setdefault(column, self.q(f"__loan{len(self.flag_columns)}"))
+        return f"e.{alias}"
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -337,9 +343,11 @@ class _Builder:
 
     def entry_findings(self, track: Track, is_open: str) -> None:
         """evaluation._entry_findings: an entry of the current cycle lacking data or naming
-        an unknown outcome/channel, while the action is open; in entry order (``sub``)."""
+        an unknown outcome/channel, while the action is open; in entry order (``sub``).
+        The loan's columns come with the entry in ``flagged``."""
         verdict = f"e.{self.h.verdict(track)}"
-        where = (f"v.{is_open} AND {self.h.in_cycle(track, 'e', 'v')} AND {verdict} IN"
+        cycle = self.h.in_cycle(track, "e", self.flagged_loan)
+        where = (f"{self.flagged_loan(is_open)} AND {cycle} AND {verdict} IN"
                  " ('missing_outcome', 'missing_channel', 'unknown_outcome', 'unknown_channel')")
         is_outcome = f"{verdict} IN ('missing_outcome', 'unknown_outcome')"
         missing = f"{verdict} IN ('missing_outcome', 'missing_channel')"
@@ -359,7 +367,7 @@ class _Builder:
         self.findings.append(
             f"SELECT e.__row AS __row, {self.next_seq()} AS seq, e.__seq AS sub,"
             f" {self.text(track.action)} AS rule, {kind} AS kind, {fields} AS fields,"
-            f" {message} AS message FROM flagged e JOIN evaluated v ON e.__row = v.__row"
+            f" {message} AS message FROM flagged e"
             f" WHERE {where}")
 
     def escalation(self, parent: Track, parent_open: str, category: str | None = None,
@@ -608,15 +616,16 @@ def compile_policy_sql(policy: Policy, dialect: Dialect) -> PolicySql:
     decisions = (f"SELECT __row, loan_id, as_of, {q('__tier')} AS tier,"
                  f" {b.text(policy.id)} AS policy_id, {b.text(policy.version)} AS policy_version,"
                  f" {b.text(policy.digest)} AS policy_digest FROM evaluated")
+    flagged = b.h.flagged_sql(b.flag_columns)
     # the steps' own columns the statements after ``evaluated`` never read are not stored
-    later = actions + findings + decisions
+    later = actions + findings + decisions + flagged
     made = [name for layer in ([(TIER, "")], *b.layers) for name, _ in layer]
     made += [f"{t.key}_{name}" for t in b.h.tracks for name in names_of(t)]
     unread = [name for name in made if q(name) not in later and name not in later]
     statements = [*tiers, Statement("entries", b.h.entries_sql()),
                   Statement("history", b.h.history_sql()),
                   Statement("evaluated", dialect.without(sql, [q(n) for n in unread])),
-                  Statement("flagged", b.h.flagged_sql()),
+                  Statement("flagged", flagged),
                   Statement("actions", actions), Statement("findings", findings),
                   Statement("decisions", decisions)]
     return PolicySql(policy.id, dialect.name, tuple(statements))
