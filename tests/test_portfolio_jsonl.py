@@ -332,3 +332,23 @@ def test_a_gbk_file_with_a_bad_byte_reads_as_per_loan(tmp_path: Path) -> None:
     code, out, err = results["portfolio"]
     assert code == 1 and '"loan_id": "贷款' in out.replace('":"', '": "')
     assert [json.loads(line)["index"] for line in err.splitlines()] == [5]
+
+
+def test_each_follow_ups_table_value_alone_agrees_with_the_record_path(tmp_path: Path) -> None:
+    """Each value of a separate follow-ups table's row alone, on a loan of its own."""
+    base = {"action": "n0", "date": "2025-03-01", "channel": "phone", "outcome": "reached"}
+    odd: list[tuple[str, Any]] = [
+        ("action", 5), ("action", " n0"), ("date", date(2025, 4, 1)),
+        ("date", datetime(2025, 4, 1, 9)), ("date", "2025-02-30"), ("date", None),
+        ("channel", 5), ("channel", True), ("channel", ""), ("outcome", 1.5),
+        ("outcome", None)]
+    lines = [f'{{"loan_id": "L{i}", "disbursement_date": "2025-01-31", "t": "low",'
+             f' "b1": true, "dt1": "2025-01-31"}}' for i in range(len(odd) + 1)]
+    table = [{"loan_id": f"L{i}", **base, key: value} for i, (key, value) in enumerate(odd)]
+    table += [{"loan_id": f"L{len(odd)}", **base}, {"loan_id": "L99", **base}]
+    path = tmp_path / "loans.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, unmatched = _record_path(path, AS_OF, table)
+    result = evaluate_portfolio(POLICY, path, table, as_of=AS_OF)
+    assert _items(result) == expected
+    assert result.unmatched_follow_ups == unmatched and len(unmatched) == 1
