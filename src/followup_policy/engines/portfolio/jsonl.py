@@ -46,7 +46,7 @@ from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
 from .tables import CheckedInput, FollowUpTable, check_records, with_history
-from .typed import _date_ok, _default_sql, _literal, _number, _text_ok, q
+from .typed import _date_ok, _default_sql, _literal, _number, _text_ok, bounds_ok, missing_or, q
 
 __all__ = ["JsonlFile", "check_jsonl", "is_jsonl_path", "jsonl_file"]
 
@@ -292,17 +292,11 @@ def _field_sql(checks: _Loans, name: str, spec: Any, default: Any, required: boo
         ok = _date_ok(typed)
     else:
         return False
-    if spec.type in ("int", "decimal"):
-        for bound, op in ((spec.min, ">="), (spec.max, "<=")):
-            if bound is not None:
-                literal = _number(bound)
-                if literal is None:
-                    return False
-                ok += f" AND {typed} {op} {literal}"
-    missing_ok = "FALSE" if required and default is None else "TRUE"
+    bounds = bounds_ok(spec, typed)
+    if bounds is None:
+        return False
     fallback = _default_sql(spec.type, default)
-    checks.ok.append(f"(CASE WHEN {text} IS NULL THEN {missing_ok}"
-                     f" ELSE COALESCE({ok}, FALSE) END)")
+    checks.ok.append(missing_or(text, ok + bounds, required and default is None))
     checks.columns.append(f"(CASE WHEN {text} IS NULL THEN {fallback} ELSE {typed} END)"
                           f" AS {column}")
     if spec.type == "decimal":

@@ -31,7 +31,7 @@ from .dialect import DECIMAL_SCALE, DUCKDB
 from .plan import DECIMAL_TEXT
 from .tables import CheckedInput, Reject, check_records, plain_row
 
-__all__ = ["TypedSource", "check_typed", "typed_source"]
+__all__ = ["TypedSource", "bounds_ok", "check_typed", "missing_or", "typed_source"]
 
 _INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                        "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"})
@@ -263,24 +263,39 @@ def _field(checks: _Loans, name: str, spec: Any, kind: str | None, default: Any,
         value_ok = _date_ok(column)
     else:
         return False
-    if spec.type in ("int", "decimal"):
-        for bound, op in ((spec.min, ">="), (spec.max, "<=")):
-            if bound is not None:
-                literal = _number(bound)
-                if literal is None:
-                    return False
-                value_ok += f" AND {column} {op} {literal}"
-    if spec.type == "decimal" and default is not None and _number(default) is None:
+    bounds = bounds_ok(spec, column)
+    if bounds is None or (spec.type == "decimal" and default is not None
+                          and _number(default) is None):
         return False
-    missing_ok = "FALSE" if required and default is None else "TRUE"
-    checks.ok.append(f"(CASE WHEN {column} IS NULL THEN {missing_ok}"
-                     f" ELSE COALESCE({value_ok}, FALSE) END)")
+    checks.ok.append(missing_or(column, value_ok + bounds, required and default is None))
     target = _SQL_TYPES[spec.type]
     checks.columns.append(f"COALESCE(TRY_CAST({column} AS {target}), {fallback}) AS {column}")
     if spec.type == "decimal":
         checks.columns.append(f"COALESCE({_shortest_text(column)}, {default_text})"
                               f" AS {text_column}")
     return True
+
+
+def bounds_ok(spec: Any, value: str) -> str | None:
+    """`` AND value >= min AND value <= max`` for a number field's declared bounds (empty
+    for other fields); None when a bound does not fit an exact SQL decimal."""
+    if spec.type not in ("int", "decimal"):
+        return ""
+    text = ""
+    for bound, op in ((spec.min, ">="), (spec.max, "<=")):
+        if bound is not None:
+            literal = _number(bound)
+            if literal is None:
+                return None
+            text += f" AND {value} {op} {literal}"
+    return text
+
+
+def missing_or(value: str, ok: str, required: bool) -> str:
+    """A field passes when missing (unless required, without a default) or when ``ok``
+    holds of its value (an unknown ``ok`` fails: the reader decides such a row)."""
+    missing_ok = "FALSE" if required else "TRUE"
+    return f"(CASE WHEN {value} IS NULL THEN {missing_ok} ELSE COALESCE({ok}, FALSE) END)"
 
 
 def _shortest_text(column: str) -> str:
