@@ -246,3 +246,24 @@ def test_the_api_reads_a_gbk_csv_as_the_command_line_does(tmp_path: Path) -> Non
         {"index": r.index, "line": r.line, "loan_id": r.loan_id, "field": r.field,
          "error": r.error} for r in result.rejects]
     assert [json.loads(line)["loan_id"] for line in out.splitlines()] == ["贷款1", "贷款2"]
+
+
+def test_an_output_that_cannot_hold_every_character_is_written_per_loan() -> None:
+    """An ASCII (or GBK) stdout refuses some decisions; the per-loan path rejects just
+    those, by line, and goes on. The portfolio engine stopped with an internal error
+    (exit 3); now it says why and runs per loan: the same bytes, rejects and exit code."""
+    def run_on_ascii(engine: str) -> tuple[int, bytes, list[str]]:
+        out = io.TextIOWrapper(io.BytesIO(), encoding="ascii", newline="")
+        err = io.StringIO()
+        code = run(["evaluate", "-p", str(HEAD_OFFICE), "--as-of", "2026-11-28", "--engine",
+                    engine, "--summary", str(PORTFOLIO)], out, err)
+        out.flush()
+        return code, out.buffer.getvalue(), err.getvalue().splitlines()  # type: ignore[attr-defined]
+
+    code, written, said = run_on_ascii("portfolio")
+    per_loan = run_on_ascii("per-loan")
+    assert (code, written, said[1:]) == per_loan
+    assert code == 1 and said[0].startswith("followup-policy: the output's encoding (ascii)")
+    reject = json.loads(said[1])
+    assert "the output's encoding (ascii) cannot hold" in reject["error"]
+    assert "internal error" not in reject["error"]

@@ -44,6 +44,18 @@ def record_error(index: int, raw: Any, exc: Exception) -> RecordError:
                        message=f"could not be evaluated: {describe_internal_error(exc)}")
 
 
+def unwritable(exc: Exception) -> str:
+    """Why a decision could not be written: an output encoding that cannot hold a
+    character is named as such (it is the output's limit, not a bug), anything else is
+    reported as an internal error."""
+    if isinstance(exc, UnicodeEncodeError):
+        held = exc.object[exc.start:exc.end][:10]
+        return (f"decision could not be written: the output's encoding ({exc.encoding})"
+                f" cannot hold {held!r}; write to a file (-o, UTF-8) or set"
+                " PYTHONIOENCODING=utf-8")
+    return f"decision could not be written: could not be evaluated: {describe_internal_error(exc)}"
+
+
 def describe_internal_error(exc: BaseException) -> str:
     """One bounded line naming an unexpected exception, with a hint to report it."""
     try:

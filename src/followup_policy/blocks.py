@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any, NamedTuple
 
-from .batch import evaluate_record, record_error
+from .batch import evaluate_record, unwritable
 from .decisions import Decision, RecordError
 from .io.mapping import ColumnMapping
 from .output import OutputFormat, decision_json, decision_json_bytes, make_writer
@@ -195,9 +195,7 @@ class BlockEvaluator:
         try:
             return _Written(render(result), result)
         except Exception as exc:  # e.g. text the output encoding cannot hold
-            why = record_error(index, data, exc).message
-            return (index, number, loan_id_of(data), f"decision could not be written: {why}",
-                    None)
+            return (index, number, loan_id_of(data), unwritable(exc), None)
 
     def _joined(self, parts: list[Any]) -> str | bytes:
         return b"".join(parts) if self.encoding is not None else "".join(parts)

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from .atomic import atomic_text
-from .batch import describe_internal_error, evaluate_record, record_error
+from .batch import describe_internal_error, evaluate_record, unwritable
 from .decisions import RecordError
 from .errors import PolicyError, PolicyLoadError, SnapshotError
 from .io import INPUT_FORMATS, ColumnMapping, load_mapping, open_records
@@ -39,7 +39,7 @@ from .output import OutputFormat, make_writer
 from .policy import Policy
 from .records import Record, Unreadable
 from .schema_export import policy_json_schema
-from .snapshots import MAX_DATE, MIN_DATE
+from .snapshots import MAX_DATE, MIN_DATE, loan_id_of
 
 if TYPE_CHECKING:
     from .engines.portfolio.tables import FollowUpTable
@@ -485,9 +485,11 @@ def _engine(args: argparse.Namespace) -> str:
 def _evaluate_portfolio(args: _Earning, policy: Policy, stdout: IO[str],
                         stderr: IO[str], stdin: IO[str]) -> int:
     """The portfolio engine, or per loan (saying why) when it cannot run this policy."""
-    from .engines.portfolio.command import evaluate_command, portfolio_refusal
+    from .engines.portfolio.command import evaluate_command, output_refusal, portfolio_refusal
 
     why = portfolio_refusal(policy)
+    if why is None and args.output in (None, "-"):
+        why = output_refusal(args.format, stdout)
     if why is not None:
         stderr.write(f"followup-policy: {why}; evaluating per loan instead\n")
         args.engine = "per-loan"
@@ -660,9 +662,7 @@ def _evaluate_in_processes(policy: Policy, args: _Earning,
                 raise
             except Exception as exc:  # e.g. text the output encoding cannot hold
                 index, line, loan_id = outcome.where
-                why = record_error(index, None, exc).message
-                outcome = Outcome(None, reject=(index, line, loan_id,
-                                                f"decision could not be written: {why}", None))
+                outcome = Outcome(None, reject=(index, line, loan_id, unwritable(exc), None))
         if outcome.reject is not None:
             counts["rejected"] += 1
             args.earned.code = EXIT_REJECTED
@@ -689,9 +689,8 @@ def _reject_unwritable(rejects: IO[str], counts: dict[str, int], raw: Any,
                        exc: Exception) -> None:
     """The reject for a decision the output could not hold; the run goes on."""
     counts["rejected"] += 1
-    error = record_error(counts["current_index"], raw, exc)
-    _reject(rejects, counts["current_index"], counts["current_line"] or None, error.loan_id,
-            f"decision could not be written: {error.message}")
+    _reject(rejects, counts["current_index"], counts["current_line"] or None, loan_id_of(raw),
+            unwritable(exc))
 
 
 def _as_of_for(data: Any, as_of: date | None) -> date | None:

@@ -22,7 +22,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from .batch import evaluate_record, record_error
+from .batch import evaluate_record, unwritable
 from .blocks import BlockEvaluator, BlockResult, renderer
 from .decisions import RecordError
 from .output import OutputFormat
@@ -100,9 +100,8 @@ def _outcome(policy: Policy, item: Record, as_of: date | None,
     try:
         text = render(result)
     except Exception as exc:  # e.g. a value the output format cannot hold
-        why = record_error(item.index, data, exc).message
         return Outcome(None, reject=(item.index, item.line, loan_id_of(data),
-                                     f"decision could not be written: {why}", None))
+                                     unwritable(exc), None))
     return Outcome(text, tuple(action.status for action in result.actions),
                    where=(item.index, item.line, result.loan_id))
 

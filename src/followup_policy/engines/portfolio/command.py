@@ -7,6 +7,7 @@ the SQL compiler cannot translate exactly is evaluated per loan, and the command
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -28,8 +29,18 @@ from .tables import FollowUpTable, Reject
 if TYPE_CHECKING:
     from .export import PortfolioExport
 
-__all__ = ["choose_engine", "evaluate_command", "exit_code", "export_command", "sql_command",
-           "typed_table_result", "write_arrow", "write_result", "write_unmatched"]
+__all__ = [
+    "choose_engine",
+    "evaluate_command",
+    "exit_code",
+    "export_command",
+    "output_refusal",
+    "sql_command",
+    "typed_table_result",
+    "write_arrow",
+    "write_result",
+    "write_unmatched",
+]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -39,6 +50,26 @@ def choose_engine(requested: str | None, input_format: str) -> str:
     if requested:
         return requested
     return "portfolio" if input_format == "parquet" else "per-loan"
+
+
+_WHOLE_UNICODE = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                            "utf-32-le", "utf-32-be", "gb18030"})
+
+
+def output_refusal(out_format: str, out: IO[str]) -> str | None:
+    """Why the portfolio engine should not write decisions to ``out``, or None.
+
+    An encoding that cannot hold every character (ASCII, GBK) may refuse a decision; the
+    per-loan path then rejects that one record, naming its line, and goes on. The
+    portfolio engine's results carry no line numbers, so the command runs per loan there.
+    """
+    if out_format == "parquet":
+        return None
+    encoding = getattr(out, "encoding", None)
+    if encoding is None or codecs.lookup(encoding).name in _WHOLE_UNICODE:
+        return None
+    return (f"the output's encoding ({encoding}) cannot hold every character; only the"
+            " per-loan engine rejects just the decisions it cannot hold")
 
 
 def portfolio_refusal(policy: Policy) -> str | None:
