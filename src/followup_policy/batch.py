@@ -53,7 +53,7 @@ def unwritable(exc: Exception) -> str:
         return (f"decision could not be written: the output's encoding ({exc.encoding})"
                 f" cannot hold {held!r}; write to a file (-o, UTF-8) or set"
                 " PYTHONIOENCODING=utf-8")
-    return f"decision could not be written: could not be evaluated: {describe_internal_error(exc)}"
+    return f"decision could not be written: {describe_internal_error(exc)}"
 
 
 def describe_internal_error(exc: BaseException) -> str:

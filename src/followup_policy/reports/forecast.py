@@ -448,8 +448,8 @@ def read_portfolio(path: str | os.PathLike[str], stdin: IO[str] | None = None, *
                    encoding: str | None = None) -> Iterator[dict[str, Any] | RecordError]:
     """Records of a JSONL / CSV / JSON (or Excel, Parquet) file, read as ``followup-policy
     evaluate`` reads it (encoding detected unless given: a GBK CSV reads as GBK); an
-    unparsable record as a RecordError (a byte the encoding cannot decode rejects its
-    record only).
+    unparsable record as a RecordError (a byte the encoding cannot decode costs at most
+    its own record).
 
     Raises:
         InputError: the file cannot be read at all.
