@@ -46,7 +46,17 @@ from ._require import require
 from .dialect import DECIMAL_SCALE
 from .plan import DECIMAL_TEXT
 from .tables import CheckedInput, FollowUpTable, check_records, with_history
-from .typed import _date_ok, _default_sql, _literal, _number, _text_ok, bounds_ok, missing_or, q
+from .typed import (
+    _date_ok,
+    _default_sql,
+    _literal,
+    _number,
+    _text_ok,
+    bounds_ok,
+    missing_or,
+    q,
+    register_checked,
+)
 
 __all__ = ["JsonlFile", "check_jsonl", "is_jsonl_path", "jsonl_file"]
 
@@ -471,19 +481,8 @@ def check_jsonl(con: Any, policy: Policy, source: JsonlFile, as_of: date | None,
     checked.count = lines.count
     if history is not None:
         checked.unmatched_follow_ups = history.unmatched()
-    con.register("__fp_checked_loans", checked.loans)
-    con.register("__fp_checked_follow_ups", checked.follow_ups)
-    con.execute(
-        "CREATE OR REPLACE TEMPORARY TABLE loans AS SELECT * EXCLUDE (__ok, __entries,"
-        " __entry_keys)"
-        f" FROM {_ROWS}"
-        f" SEMI JOIN {_FAST} USING (__row) UNION ALL BY NAME SELECT * FROM __fp_checked_loans")
-    con.execute(
-        "CREATE OR REPLACE TEMPORARY TABLE follow_ups AS"
-        " SELECT e.__row, CAST(row_number() OVER (PARTITION BY e.__row ORDER BY e.date,"
-        " e.__pos) - 1 AS BIGINT) AS __seq, e.action, e.date, e.channel, e.outcome"
-        f" FROM {_ENTRIES} e SEMI JOIN {_FAST} USING (__row)"
-        " UNION ALL BY NAME SELECT * FROM __fp_checked_follow_ups")
+    register_checked(con, checked, "SELECT * EXCLUDE (__ok, __entries, __entry_keys)"
+                     f" FROM {_ROWS} SEMI JOIN {_FAST} USING (__row)", _ENTRIES, _FAST)
     con.unregister(_LINES)
     return checked
 

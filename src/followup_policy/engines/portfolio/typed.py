@@ -31,7 +31,8 @@ from .dialect import DECIMAL_SCALE, DUCKDB
 from .plan import DECIMAL_TEXT
 from .tables import CheckedInput, Reject, check_records, plain_row
 
-__all__ = ["TypedSource", "bounds_ok", "check_typed", "missing_or", "typed_source"]
+__all__ = ["TypedSource", "bounds_ok", "check_typed", "missing_or", "register_checked",
+           "typed_source"]
 
 _INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                        "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"})
@@ -359,20 +360,26 @@ def check_typed(con: Any, policy: Policy, source: TypedSource, as_of: date | Non
     checked.count = count
     if source.follow_ups is not None:
         checked.unmatched_follow_ups = _unmatched(con, source.follow_ups)
+    register_checked(con, checked, f"SELECT {', '.join(checks.columns)} FROM"
+                     f" ({source.loans}) s SEMI JOIN {_FAST} USING (__row)", _ENTRIES, _FAST)
+    return checked
+
+
+def register_checked(con: Any, checked: CheckedInput, fast_loans: str, entries: str,
+                     fast: str) -> None:
+    """The ``loans`` and ``follow_ups`` tables the plan reads: the rows that passed the
+    SQL check (``fast_loans``; the entries of table ``entries`` whose loan is in table
+    ``fast``) and, after them, the rows the reader checked (``checked``)."""
     con.register("__fp_checked_loans", checked.loans)
     con.register("__fp_checked_follow_ups", checked.follow_ups)
-    con.execute(
-        "CREATE OR REPLACE TEMPORARY TABLE loans AS"
-        f" SELECT {', '.join(checks.columns)} FROM ({source.loans}) s"
-        f" SEMI JOIN {_FAST} USING (__row)"
-        " UNION ALL BY NAME SELECT * FROM __fp_checked_loans")
+    con.execute(f"CREATE OR REPLACE TEMPORARY TABLE loans AS {fast_loans}"
+                " UNION ALL BY NAME SELECT * FROM __fp_checked_loans")
     con.execute(
         "CREATE OR REPLACE TEMPORARY TABLE follow_ups AS"
         " SELECT e.__row, CAST(row_number() OVER (PARTITION BY e.__row ORDER BY e.date,"
         " e.__pos) - 1 AS BIGINT) AS __seq, e.action, e.date, e.channel, e.outcome"
-        f" FROM {_ENTRIES} e SEMI JOIN {_FAST} USING (__row)"
+        f" FROM {entries} e SEMI JOIN {fast} USING (__row)"
         " UNION ALL BY NAME SELECT * FROM __fp_checked_follow_ups")
-    return checked
 
 
 def _unmatched(con: Any, follow_ups: str) -> list[Reject]:
