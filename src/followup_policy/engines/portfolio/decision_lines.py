@@ -33,7 +33,8 @@ from typing import IO, Any
 from ...atomic import atomic_bytes
 from ...decisions import Action, Decision, Finding
 
-__all__ = ["DECISION_HEAD", "lines_query", "refuse_non_utf8", "utf8_stream", "write_lines"]
+__all__ = ["DECISION_HEAD", "json_text", "lines_query", "refuse_non_utf8", "utf8_stream",
+           "write_lines"]
 
 DECISION_HEAD = Decision._fields[:-2]
 """The decision's fields before ``actions`` and ``findings``, in ``Decision`` order (the
@@ -58,7 +59,8 @@ def _object(fields: tuple[str, ...], prefix: str = "") -> str:
                                                                         strict=True)) + "}"
 
 
-def _json(expr: str) -> str:
+def json_text(expr: str) -> str:
+    """An expression's JSON text (a list column as one CSV cell, a decision's pieces)."""
     return f"CAST(to_json({expr}) AS VARCHAR)"
 
 
@@ -85,8 +87,8 @@ def lines_query(decisions: str, actions: str, findings: str) -> str:
     position; findings carry ``seq``, their order within a loan. Lines come in ``__row``
     order, actions by deadline then id (``ACTION_ORDER``), findings by ``seq``.
     """
-    head = _json(_object(DECISION_HEAD))
-    action = _json(_object(_ACTION_FIELDS, "a."))
+    head = json_text(_object(DECISION_HEAD))
+    action = json_text(_object(_ACTION_FIELDS, "a."))
     first = "{'d': a.deadline, 'i': a.id}"
     finding = _object(_FINDING_FIELDS)
     pieces = (
@@ -101,7 +103,7 @@ def lines_query(decisions: str, actions: str, findings: str) -> str:
         f" SELECT d.__row, 2, NULL, NULL,"
         f" '],\"findings\":' || coalesce(f.list, '[]') || '}}' || chr(10)"
         f" FROM {decisions} d LEFT JOIN (SELECT __row,"
-        f" {_json(f'list({finding} ORDER BY seq)')} AS list FROM {findings} x"
+        f" {json_text(f'list({finding} ORDER BY seq)')} AS list FROM {findings} x"
         f" GROUP BY __row) f ON d.__row = f.__row")
     return (f"SELECT {_lower_hex('text')} AS text FROM ({pieces}) p"
             " ORDER BY __row, part, deadline, id")

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from ...atomic import atomic_path
 from ...policy import Policy
-from .decision_lines import lines_query, refuse_non_utf8, write_lines
+from .decision_lines import json_text, lines_query, refuse_non_utf8, write_lines
 from .engine import (
     check_on_duckdb,
     check_typed_only,
@@ -179,20 +179,21 @@ def _write(con: Any, policy: Policy, plan: PolicySql, checked: CheckedInput,
     return PortfolioExport(counts, checked.rejects, targets, checked.unmatched_follow_ups)
 
 
-_ALL_ROWS = (
-    "(SELECT * FROM decisions UNION ALL BY NAME SELECT * FROM __per_loan_decisions)",
-    "(SELECT * FROM actions UNION ALL BY NAME SELECT * FROM __per_loan_actions)",
-    f"(SELECT * FROM ({FINDINGS_ORDERED}) s UNION ALL BY NAME"
-    " SELECT * FROM __per_loan_findings)")
+_ALL_ROWS = {
+    "decisions": "(SELECT * FROM decisions UNION ALL BY NAME"
+                 " SELECT * FROM __per_loan_decisions)",
+    "actions": "(SELECT * FROM actions UNION ALL BY NAME SELECT * FROM __per_loan_actions)",
+    "findings": f"(SELECT * FROM ({FINDINGS_ORDERED}) s UNION ALL BY NAME"
+                " SELECT * FROM __per_loan_findings)"}
 """The decisions, actions and findings of every evaluated loan, SQL's and the
-interpreter's (see :func:`.decision_lines.lines_query`)."""
+interpreter's: what the files and the JSON lines (:func:`.decision_lines.lines_query`) read."""
 
 
 def _lines(con: Any) -> str:
     """The decisions' JSON lines query, over temporary tables (which spill to disk): the
     plan's ``actions`` and ``decisions`` are views, and the query reads each twice."""
     names = []
-    for name, rows in zip(("decisions", "actions", "findings"), _ALL_ROWS, strict=True):
+    for name, rows in _ALL_ROWS.items():
         con.execute(f"CREATE OR REPLACE TEMPORARY TABLE __lines_{name} AS"
                     f" SELECT * FROM {rows} s")
         names.append(f"__lines_{name}")
@@ -202,16 +203,13 @@ def _lines(con: Any) -> str:
 def _ordered(name: str, csv: bool) -> str:
     """The query of one output file: SQL rows and the interpreter's, in input order."""
     if name == "actions":
-        return (f"SELECT {_select(ACTION_COLUMNS, csv)} FROM (SELECT * FROM actions"
-                " UNION ALL BY NAME SELECT * FROM __per_loan_actions) a"
+        return (f"SELECT {_select(ACTION_COLUMNS, csv)} FROM {_ALL_ROWS['actions']} a"
                 " ORDER BY __row, deadline, id")
     if name == "decisions":
-        return (f"SELECT {_select(_DECISION_COLUMNS, csv)} FROM (SELECT * FROM decisions"
-                " UNION ALL BY NAME SELECT * FROM __per_loan_decisions) d ORDER BY __row")
-    return (f"SELECT {_select(_FINDING_COLUMNS, csv)} FROM (SELECT * FROM"
-            f" ({FINDINGS_ORDERED}) s UNION ALL BY NAME SELECT * FROM __per_loan_findings) f"
-            " JOIN (SELECT __row, loan_id FROM decisions UNION ALL"
-            " SELECT __row, loan_id FROM __per_loan_decisions) d"
+        return (f"SELECT {_select(_DECISION_COLUMNS, csv)} FROM {_ALL_ROWS['decisions']} d"
+                " ORDER BY __row")
+    return (f"SELECT {_select(_FINDING_COLUMNS, csv)} FROM {_ALL_ROWS['findings']} f"
+            f" JOIN (SELECT __row, loan_id FROM {_ALL_ROWS['decisions']} s) d"
             " ON f.__row = d.__row ORDER BY f.__row, f.seq")
 
 
@@ -223,11 +221,6 @@ def _select(columns: tuple[Column, ...], csv: bool) -> str:
             expr = json_text(expr)
         shown.append(expr if expr == name else f"{expr} AS {name}")
     return ", ".join(shown)
-
-
-def json_text(expr: str) -> str:
-    """A list column as one JSON text cell, so that a CSV cell never splits."""
-    return f"CAST(to_json({expr}) AS VARCHAR)"
 
 
 def _is_csv(path: str | Path) -> bool:
